@@ -1,0 +1,186 @@
+"""Dynamote settings, read from the environment (see .env.example)."""
+
+import re
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from dynamote.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("DYNAMOTE_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", default=True)
+
+
+def _secret_key() -> str:
+    key = env_str("DJANGO_SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is false.")
+    # Development only: one random key per checkout, kept so sessions survive restarts.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.forms",
+    "django_htmx",
+    "template_partials",
+    "dynamote",
+    "catalog",
+    "deployments",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "dynamote.middleware.HtmxMessagesMiddleware",
+]
+
+ROOT_URLCONF = "dynamote.urls"
+WSGI_APPLICATION = "dynamote.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "dynamote.context_processors.navigation",
+            ],
+        },
+    },
+]
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "catalog:index"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Security: production values apply whenever DEBUG is off.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^api/health$"]
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# The cluster.
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+def _namespace(name: str, value: str) -> str:
+    if not _DNS_LABEL.match(value):
+        raise ImproperlyConfigured(f"{name}: {value!r} is not a valid Kubernetes namespace name.")
+    return value
+
+
+def _kubeconfig() -> str:
+    """The kubeconfig file to use: DYNAMOTE_KUBECONFIG, KUBECONFIG, then ~/.kube/config."""
+    explicit = env_str("DYNAMOTE_KUBECONFIG") or env_str("KUBECONFIG")
+    if explicit:
+        # KUBECONFIG may list several files; the client reads the first.
+        path = explicit.split(":")[0]
+        if not Path(path).expanduser().is_file():
+            raise ImproperlyConfigured(f"The kubeconfig {path!r} does not exist.")
+        return str(Path(path).expanduser())
+    default = Path.home() / ".kube" / "config"
+    return str(default) if default.is_file() else ""
+
+
+DYNAMOTE_KUBECONFIG = _kubeconfig()
+DYNAMOTE_KUBE_CONTEXT = env_str("DYNAMOTE_KUBE_CONTEXT")
+DYNAMOTE_IN_CLUSTER = not DYNAMOTE_KUBECONFIG and bool(env_str("KUBERNETES_SERVICE_HOST"))
+# With no cluster configured, the run command starts the sandbox cluster and points here.
+DYNAMOTE_SANDBOX = env_bool(
+    "DYNAMOTE_SANDBOX", default=not DYNAMOTE_KUBECONFIG and not DYNAMOTE_IN_CLUSTER
+)
+DYNAMOTE_DEFAULT_NAMESPACE = _namespace(
+    "DYNAMOTE_DEFAULT_NAMESPACE", env_str("DYNAMOTE_DEFAULT_NAMESPACE", "default")
+)
+DYNAMOTE_NAMESPACES = [
+    _namespace("DYNAMOTE_NAMESPACES", ns) for ns in env_list("DYNAMOTE_NAMESPACES")
+]
+if DYNAMOTE_NAMESPACES and DYNAMOTE_DEFAULT_NAMESPACE not in DYNAMOTE_NAMESPACES:
+    raise ImproperlyConfigured(
+        f"DYNAMOTE_DEFAULT_NAMESPACE={DYNAMOTE_DEFAULT_NAMESPACE!r} is not in DYNAMOTE_NAMESPACES."
+    )
+# The Dynamo release whose runtime images new deployments use by default.
+DYNAMOTE_DYNAMO_VERSION = env_str("DYNAMOTE_DYNAMO_VERSION", "0.7.0")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": env_str("DYNAMOTE_LOG_LEVEL", "INFO")},
+}
