@@ -1,0 +1,1 @@
+"""The sandbox cluster: a Kubernetes API emulator on loopback with a simulated Dynamo operator."""
