@@ -271,6 +271,23 @@ def _validate_object(
         if name not in value:
             errors.append(FieldError(_child(path, name), "Required value", REQUIRED))
 
+    if "maxProperties" in schema and len(value) > schema["maxProperties"]:
+        errors.append(
+            FieldError(
+                path,
+                f"Too many: {len(value)}: must have at most {schema['maxProperties']} items",
+                TOO_MANY,
+            )
+        )
+    if "minProperties" in schema and len(value) < schema["minProperties"]:
+        errors.append(
+            FieldError(
+                path,
+                f"Invalid value: {len(value)}: {path or '<root>'} in body should have at least "
+                f"{schema['minProperties']} properties",
+                INVALID,
+            )
+        )
     additional = schema.get("additionalProperties")
     preserve = schema.get("x-kubernetes-preserve-unknown-fields", False)
     embedded = schema.get("x-kubernetes-embedded-resource", False)
