@@ -58,6 +58,7 @@ class CatalogModel(models.Model):
     supported_engines = models.JSONField(
         default=list,
         validators=[validate_engines],
+        error_messages={"blank": "Choose at least one engine."},
         help_text="A list drawn from vllm, sglang, trtllm.",
     )
     min_gpu_memory_gb = models.PositiveIntegerField(

@@ -10,7 +10,7 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _raw(name: str) -> str | None:
-    """The value of `name`, or the contents of the file named by `name_FILE` (Kubernetes secrets)."""
+    """The value of `name`, or the contents of the file named by `name_FILE` (mounted secrets)."""
     file_path = os.environ.get(f"{name}_FILE")
     if file_path:
         try:

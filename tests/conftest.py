@@ -3,3 +3,19 @@
 pytest_plugins = [
     "tests.fixtures.sandbox",
 ]
+
+
+import pytest  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+
+
+@pytest.fixture
+def member(db):
+    """A signed-in user of Dynamote (not staff)."""
+    return get_user_model().objects.create_user("grace", password="grace-password-1")
+
+
+@pytest.fixture
+def member_client(client, member):
+    client.force_login(member)
+    return client

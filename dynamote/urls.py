@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from dynamote import views
+
+urlpatterns = [
+    path("", include("catalog.urls")),
+    path("deployments/", include("deployments.urls")),
+    path("api/health", views.health, name="health"),
+    path("api/", include("catalog.api_urls")),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Dynamote's tasks; `make <task>` calls this, and it works where make is missing.
+#   run         install what is missing, migrate, seed, start on http://127.0.0.1:8000
+#   test        every check CI runs: lint, format, Django checks, pytest (E2E included), CSS
+#   css         rebuild static/css/dynamote.css with the Tailwind CLI (Node.js)
+#   css-check   fail when the committed CSS is stale
+set -eu
+cd "$(dirname "$0")/.."
+UV=$(./scripts/ensure-uv.sh)
+RUN="$UV run --frozen"
+
+sync() { "$UV" sync --frozen --quiet; }
+
+case "${1:-}" in
+  run)
+    sync
+    shift
+    exec $RUN python manage.py start "$@"
+    ;;
+  test)
+    sync
+    [ -x node_modules/.bin/tailwindcss ] || npm ci --no-audit --no-fund --silent
+    $RUN ruff check .
+    $RUN ruff format --check .
+    $RUN python manage.py check
+    $RUN python manage.py makemigrations --check --dry-run
+    $RUN pytest
+    $RUN python scripts/check_css.py
+    ;;
+  css)
+    [ -x node_modules/.bin/tailwindcss ] || npm ci --no-audit --no-fund --silent
+    npm run --silent build
+    ;;
+  css-check)
+    $RUN python scripts/check_css.py
+    ;;
+  *)
+    echo "usage: scripts/dev.sh run|test|css|css-check" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,63 @@
+"""Browser tests: real Chromium through Playwright against Django's live server."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+# around it are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "e2e-password-123"
+
+
+def chromium_path() -> str:
+    """Chromium from DYNAMOTE_CHROMIUM or the system; fails loudly rather than skipping."""
+    candidate = os.environ.get("DYNAMOTE_CHROMIUM") or "/usr/bin/chromium"
+    if Path(candidate).is_file():
+        return candidate
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    pytest.fail(
+        f"No Chromium found at {candidate!r}: install it (`apt-get install -y chromium`) "
+        "or set DYNAMOTE_CHROMIUM to its path.",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": chromium_path(),
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ],
+    }
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("ada", password=PASSWORD)
+
+
+@pytest.fixture
+def logged_in_page(page, live_server, user):
+    """A page logged in through the real login form."""
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(user.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/models/")
+    return page
