@@ -1,0 +1,77 @@
+"""One view of a DGD's components, whichever API version it is written in."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Component:
+    name: str
+    role: str  # frontend, worker, prefill or decode
+    replicas: int | None
+    image: str | None
+    command: list[str] | None
+    args: list[str]
+    gpus: str | None
+    secrets: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    requests: dict[str, str] = field(default_factory=dict)
+    shared_memory: str | None = None
+
+
+def components(manifest: dict) -> dict[str, Component]:
+    """The components of a v1alpha1 or v1beta1 manifest, by role (frontend, worker, …)."""
+    spec = manifest["spec"]
+    found: list[Component] = []
+    if manifest["apiVersion"].endswith("/v1beta1"):
+        for item in spec["components"]:
+            (main,) = [c for c in item["podTemplate"]["spec"]["containers"] if c["name"] == "main"]
+            resources = main.get("resources", {})
+            found.append(
+                Component(
+                    name=item["name"],
+                    role=item["type"],
+                    replicas=item.get("replicas"),
+                    image=main.get("image"),
+                    command=main.get("command"),
+                    args=list(main.get("args", [])),
+                    gpus=resources.get("limits", {}).get("nvidia.com/gpu"),
+                    secrets=[e["secretRef"]["name"] for e in main.get("envFrom", [])],
+                    env={e["name"]: e.get("value") for e in main.get("env", [])},
+                    requests={
+                        k: v
+                        for k, v in resources.get("requests", {}).items()
+                        if k in ("cpu", "memory")
+                    },
+                    shared_memory=item.get("sharedMemorySize"),
+                )
+            )
+    else:
+        for name, service in spec["services"].items():
+            main = service.get("extraPodSpec", {}).get("mainContainer", {})
+            resources = service.get("resources", {})
+            found.append(
+                Component(
+                    name=name,
+                    role=service.get("subComponentType") or service["componentType"],
+                    replicas=service.get("replicas"),
+                    image=main.get("image"),
+                    command=main.get("command"),
+                    args=list(main.get("args", [])),
+                    gpus=resources.get("limits", {}).get("gpu"),
+                    secrets=[service["envFromSecret"]] if service.get("envFromSecret") else [],
+                    env={e["name"]: e.get("value") for e in service.get("envs", [])},
+                    requests=dict(resources.get("requests", {})),
+                    shared_memory=service.get("sharedMemory", {}).get("size"),
+                )
+            )
+    by_role = {c.role: c for c in found}
+    assert len(by_role) == len(found), "two components share a role"
+    return by_role
+
+
+def flag_value(args: list[str], flag: str) -> str | None:
+    """The value after `flag` in an argument list, or None."""
+    if flag in args:
+        index = args.index(flag)
+        return args[index + 1] if index + 1 < len(args) else ""
+    return None
