@@ -1,9 +1,11 @@
 from django.urls import path
 
-from deployments import views
+from deployments.views import dashboard, deploy
 
 app_name = "deployments"
 urlpatterns = [
-    path("", views.index, name="index"),
-    path("new/", views.new, name="new"),
+    # The deploy form.
+    path("new/", deploy.new, name="new"),
+    # The dashboard and details.
+    path("", dashboard.index, name="index"),
 ]

@@ -9,6 +9,7 @@ urlpatterns = [
     path("deployments/", include("deployments.urls")),
     path("api/health", views.health, name="health"),
     path("api/", include("catalog.api_urls")),
+    path("api/", include("deployments.api_urls")),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

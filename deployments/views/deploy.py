@@ -1,16 +1,10 @@
-"""Deployments: placeholders until the deploy form and the dashboard land."""
+"""The deploy form (placeholder until the deploy page lands)."""
 
-from django.http import HttpRequest
+from django.http import HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
 from catalog.selectors import catalog_get
-
-
-@require_GET
-def index(request: HttpRequest) -> TemplateResponse:
-    """The deployments dashboard (coming soon)."""
-    return TemplateResponse(request, "deployments/coming_soon.html", {"title": "Deployments"})
 
 
 @require_GET
@@ -20,3 +14,8 @@ def new(request: HttpRequest) -> TemplateResponse:
     return TemplateResponse(
         request, "deployments/coming_soon.html", {"title": "Deploy a model", "model": model}
     )
+
+
+def api_create(request: HttpRequest) -> JsonResponse:
+    """POST /api/deployments (coming soon)."""
+    return JsonResponse({"error": "Not implemented yet."}, status=501)

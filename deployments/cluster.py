@@ -1,0 +1,516 @@
+"""The one module that talks to Kubernetes, through the official client.
+
+Every call has a timeout, is logged as one line (verb, resource, namespace, status,
+duration; never a secret value) and turns the client's exceptions into ClusterError
+subclasses whose message a person can act on. Objects come back as plain dicts.
+"""
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from django.conf import settings
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+logger = logging.getLogger("dynamote.cluster")
+
+GROUP = "nvidia.com"
+DGD_PLURAL = "dynamographdeployments"
+DGD_CRD_NAME = f"{DGD_PLURAL}.{GROUP}"
+DGD_VERSIONS = ("v1beta1", "v1alpha1")  # most preferred first
+# Connect within 3 s, answer within 10 s: a slow cluster gets a message within 12 s.
+TIMEOUT = (3, 10)
+DISCOVERY_TTL = 60.0
+
+
+class ClusterError(Exception):
+    """A cluster call failed; `message` says what happened and what to do."""
+
+    status = 502
+    title = "The cluster refused the request"
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Unreachable(ClusterError):
+    status = 503
+    title = "Cluster unreachable"
+
+
+class Unauthorized(ClusterError):
+    status = 401
+    title = "Not authenticated to the cluster"
+
+
+class Forbidden(ClusterError):
+    status = 403
+    title = "Forbidden"
+
+    def __init__(self, message: str, *, verb: str = "", resource: str = "", namespace: str = ""):
+        super().__init__(message)
+        self.verb, self.resource, self.namespace = verb, resource, namespace
+
+
+class NotFound(ClusterError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(ClusterError):
+    status = 409
+    title = "Conflict"
+
+
+@dataclass(frozen=True)
+class Cause:
+    field: str
+    message: str
+
+
+class Invalid(ClusterError):
+    status = 422
+    title = "Invalid"
+
+    def __init__(self, message: str, causes: list[Cause]):
+        super().__init__(message)
+        self.causes = causes
+
+
+class ServerError(ClusterError):
+    status = 502
+    title = "Cluster error"
+
+
+class DynamoNotInstalled(ClusterError):
+    status = 503
+    title = "Dynamo not installed"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where Dynamote's cluster is, as configured."""
+
+    server: str
+    context: str
+    source: str  # the kubeconfig path, or "in-cluster"
+
+
+@dataclass
+class _Client:
+    api: k8s.ApiClient
+    connection: Connection
+    key: tuple
+    cache: dict[str, tuple[float, Any]] = field(default_factory=dict)
+
+
+_lock = threading.Lock()
+_current: _Client | None = None
+
+
+def _config_key() -> tuple:
+    path = settings.DYNAMOTE_KUBECONFIG
+    # A rewritten kubeconfig (the sandbox writes a new one per start) means a new client.
+    mtime = Path(path).stat().st_mtime_ns if path and Path(path).exists() else 0
+    return (path, mtime, settings.DYNAMOTE_KUBE_CONTEXT, settings.DYNAMOTE_IN_CLUSTER)
+
+
+def _build_client(key: tuple) -> _Client:
+    path, _, context, in_cluster = key
+    configuration = k8s.Configuration()
+    try:
+        if path:
+            k8s_config.load_kube_config(
+                config_file=path,
+                context=context or None,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+            _, active = k8s_config.list_kube_config_contexts(config_file=path)
+            context_name = context or active["name"]
+            source = path
+        elif in_cluster:
+            k8s_config.load_incluster_config(client_configuration=configuration)
+            context_name, source = "in-cluster", "in-cluster"
+        else:
+            raise Unreachable(
+                "No cluster is configured: set DYNAMOTE_KUBECONFIG (or KUBECONFIG), "
+                "or run Dynamote inside the cluster."
+            )
+    except (ConfigException, OSError, ValueError, TypeError) as exc:
+        raise Unreachable(f"The kubeconfig cannot be used: {exc}") from exc
+    # No retries: a refused or slow call is reported at once instead of multiplied.
+    configuration.retries = False
+    api = k8s.ApiClient(configuration)
+    connection = Connection(configuration.host, context_name, source)
+    return _Client(api=api, connection=connection, key=key)
+
+
+def _client() -> _Client:
+    global _current
+    key = _config_key()
+    with _lock:
+        if _current is None or _current.key != key:
+            _current = _build_client(key)
+        return _current
+
+
+def reset() -> None:
+    """Forgets the client and its cached discovery (after a configuration change)."""
+    global _current
+    with _lock:
+        _current = None
+
+
+def connection() -> Connection:
+    return _client().connection
+
+
+def _message(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body or "{}")
+    except (TypeError, ValueError):
+        body = {}
+    return body.get("message") or exc.reason or f"HTTP {exc.status}"
+
+
+def _causes(exc: ApiException) -> list[Cause]:
+    try:
+        details = json.loads(exc.body or "{}").get("details") or {}
+    except (TypeError, ValueError):
+        return []
+    return [
+        Cause(field=cause.get("field", ""), message=cause.get("message", ""))
+        for cause in details.get("causes") or []
+    ]
+
+
+def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> ClusterError:
+    where = f' in namespace "{namespace}"' if namespace else ""
+    message = _message(exc)
+    if exc.status == 401:
+        return Unauthorized(
+            f"The cluster did not accept Dynamote's credentials ({message}). "
+            "Check the token or certificate in the kubeconfig."
+        )
+    if exc.status == 403:
+        return Forbidden(
+            f"Forbidden: Dynamote may not {verb} {resource}{where}. Grant the verb "
+            f'"{verb}" on "{resource}" to Dynamote\'s account. The cluster said: {message}',
+            verb=verb,
+            resource=resource,
+            namespace=namespace,
+        )
+    if exc.status == 404:
+        return NotFound(f"Not found: {message}")
+    if exc.status == 409:
+        return Conflict(message)
+    if exc.status == 422:
+        return Invalid(f"The cluster refused the {resource}: {message}", _causes(exc))
+    if exc.status in (502, 503, 504):
+        return Unreachable(
+            f"The cluster's API server is unavailable (HTTP {exc.status}: {message}). "
+            "Try again in a moment."
+        )
+    return ServerError(f"The cluster answered HTTP {exc.status}: {message}")
+
+
+def _call(verb: str, resource: str, namespace: str, fn: Callable[..., Any], *args, **kwargs):
+    """Runs one API call with the timeout, logging, and error translation."""
+    started = time.perf_counter()
+    status: int | str = "error"
+    try:
+        result = fn(*args, _request_timeout=TIMEOUT, **kwargs)
+        status = getattr(result, "status", 200)
+        return result
+    except ApiException as exc:
+        status = exc.status
+        raise _translate(exc, verb, resource, namespace) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        status = "unreachable"
+        server = _current.connection.server if _current else "the cluster"
+        timed_out = "timed out" in str(exc).lower()
+        reason = "did not answer in time" if timed_out else "cannot be reached"
+        raise Unreachable(
+            f"The cluster at {server} {reason}. Check that it is running and that "
+            "Dynamote's kubeconfig points at it."
+        ) from exc
+    finally:
+        logger.info(
+            "cluster verb=%s resource=%s namespace=%s status=%s duration_ms=%.0f",
+            verb,
+            resource,
+            namespace or "-",
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
+
+
+def _json(response) -> dict:
+    return json.loads(response.data)
+
+
+def _raw_get(path: str, verb: str, resource: str, namespace: str = "", query=None) -> dict:
+    api = _client().api
+    response = _call(
+        verb,
+        resource,
+        namespace,
+        api.call_api,
+        path,
+        "GET",
+        query_params=query or [],
+        header_params={"Accept": "application/json"},
+        auth_settings=["BearerToken"],
+        _preload_content=False,
+    )
+    return _json(response[0])
+
+
+def _cached(name: str, ttl: float, load: Callable[[], Any]) -> Any:
+    current = _client()
+    now = time.monotonic()
+    hit = current.cache.get(name)
+    if hit and now - hit[0] < ttl:
+        return hit[1]
+    value = load()
+    current.cache[name] = (now, value)
+    return value
+
+
+# Discovery
+
+
+def server_version() -> str:
+    """The Kubernetes version, e.g. v1.31.2."""
+    return _raw_get("/version", "get", "version").get("gitVersion", "unknown")
+
+
+def dgd_versions() -> list[str]:
+    """The DGD versions the cluster serves, preferred first; cached about a minute."""
+
+    def load() -> list[str]:
+        try:
+            group = _raw_get(f"/apis/{GROUP}", "get", "apigroups")
+        except NotFound:
+            return []
+        served = {version["version"] for version in group.get("versions", [])}
+        return [version for version in DGD_VERSIONS if version in served]
+
+    return _cached("dgd_versions", DISCOVERY_TTL, load)
+
+
+def preferred_dgd_version() -> str:
+    versions = dgd_versions()
+    if not versions:
+        raise DynamoNotInstalled(
+            "The cluster serves no DynamoGraphDeployment API: install the Dynamo platform "
+            "(its operator and CRDs) in the cluster first."
+        )
+    return versions[0]
+
+
+def dgd_crd() -> dict:
+    """The cluster's DGD CustomResourceDefinition (with its schemas); cached."""
+
+    def load() -> dict:
+        api = k8s.ApiextensionsV1Api(_client().api)
+        response = _call(
+            "get",
+            "customresourcedefinitions",
+            "",
+            api.read_custom_resource_definition,
+            DGD_CRD_NAME,
+            _preload_content=False,
+        )
+        return _json(response)
+
+    return _cached("dgd_crd", DISCOVERY_TTL, load)
+
+
+# Core resources
+
+
+def namespaces() -> list[str]:
+    api = k8s.CoreV1Api(_client().api)
+    response = _call("list", "namespaces", "", api.list_namespace, _preload_content=False)
+    return sorted(item["metadata"]["name"] for item in _json(response).get("items", []))
+
+
+def secret_exists(*, namespace: str, name: str) -> bool:
+    """Whether the Secret exists; its values are never read into Dynamote."""
+    try:
+        _raw_get(
+            f"/api/v1/namespaces/{namespace}/secrets/{name}",
+            "get",
+            "secrets",
+            namespace,
+        )
+    except NotFound:
+        return False
+    return True
+
+
+def nodes() -> list[dict]:
+    api = k8s.CoreV1Api(_client().api)
+    response = _call("list", "nodes", "", api.list_node, _preload_content=False)
+    return _json(response).get("items", [])
+
+
+def pods(*, namespace: str | None, label_selector: str = "") -> list[dict]:
+    """Pods in one namespace, or in all when namespace is None."""
+    api = k8s.CoreV1Api(_client().api)
+    if namespace is None:
+        response = _call(
+            "list",
+            "pods",
+            "",
+            api.list_pod_for_all_namespaces,
+            label_selector=label_selector,
+            _preload_content=False,
+        )
+    else:
+        response = _call(
+            "list",
+            "pods",
+            namespace,
+            api.list_namespaced_pod,
+            namespace,
+            label_selector=label_selector,
+            _preload_content=False,
+        )
+    return _json(response).get("items", [])
+
+
+def events(*, namespace: str, involved_name: str) -> list[dict]:
+    api = k8s.CoreV1Api(_client().api)
+    response = _call(
+        "list",
+        "events",
+        namespace,
+        api.list_namespaced_event,
+        namespace,
+        field_selector=f"involvedObject.name={involved_name}",
+        _preload_content=False,
+    )
+    return _json(response).get("items", [])
+
+
+def pod_log(*, namespace: str, name: str, tail_lines: int = 20) -> str:
+    api = k8s.CoreV1Api(_client().api)
+    response = _call(
+        "get",
+        "pods/log",
+        namespace,
+        api.read_namespaced_pod_log,
+        name,
+        namespace,
+        tail_lines=tail_lines,
+        _preload_content=False,
+    )
+    return response.data.decode("utf-8", errors="replace")
+
+
+# DynamoGraphDeployments
+
+
+def _custom() -> k8s.CustomObjectsApi:
+    return k8s.CustomObjectsApi(_client().api)
+
+
+def dgd_list(*, namespace: str | None, label_selector: str = "") -> list[dict]:
+    """DGDs in one namespace, or in all when namespace is None, in the preferred version."""
+    version = preferred_dgd_version()
+    api = _custom()
+    if namespace is None:
+        response = _call(
+            "list",
+            DGD_PLURAL,
+            "",
+            api.list_cluster_custom_object,
+            GROUP,
+            version,
+            DGD_PLURAL,
+            label_selector=label_selector,
+            _preload_content=False,
+        )
+    else:
+        response = _call(
+            "list",
+            DGD_PLURAL,
+            namespace,
+            api.list_namespaced_custom_object,
+            GROUP,
+            version,
+            namespace,
+            DGD_PLURAL,
+            label_selector=label_selector,
+            _preload_content=False,
+        )
+    return _json(response).get("items", [])
+
+
+def dgd_get(*, namespace: str, name: str) -> dict:
+    version = preferred_dgd_version()
+    response = _call(
+        "get",
+        DGD_PLURAL,
+        namespace,
+        _custom().get_namespaced_custom_object,
+        GROUP,
+        version,
+        namespace,
+        DGD_PLURAL,
+        name,
+        _preload_content=False,
+    )
+    return _json(response)
+
+
+def dgd_create(*, manifest: dict, dry_run: bool = False) -> dict:
+    """Creates the DGD in the manifest's own namespace and version."""
+    namespace = manifest["metadata"]["namespace"]
+    version = manifest["apiVersion"].split("/", 1)[1]
+    kwargs = {"dry_run": "All"} if dry_run else {}
+    response = _call(
+        "create",
+        DGD_PLURAL,
+        namespace,
+        _custom().create_namespaced_custom_object,
+        GROUP,
+        version,
+        namespace,
+        DGD_PLURAL,
+        manifest,
+        _preload_content=False,
+        **kwargs,
+    )
+    return _json(response)
+
+
+def dgd_delete(*, namespace: str, name: str) -> dict:
+    version = preferred_dgd_version()
+    response = _call(
+        "delete",
+        DGD_PLURAL,
+        namespace,
+        _custom().delete_namespaced_custom_object,
+        GROUP,
+        version,
+        namespace,
+        DGD_PLURAL,
+        name,
+        propagation_policy="Foreground",
+        _preload_content=False,
+    )
+    return _json(response)

@@ -1,0 +1,1 @@
+"""Deployment views: `deploy` builds and creates DGDs, `dashboard` watches and deletes them."""
