@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.sandbox",
+    "tests.fixtures.cluster",
 ]
 
 
