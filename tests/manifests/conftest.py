@@ -1,6 +1,7 @@
 """Fixtures for the manifest builder: catalog facts, the upstream CRDs and examples."""
 
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,12 @@ def require_shared() -> Path:
 
 
 def upstream_crd(release: str) -> dict:
+    require_shared()
+    return _load_upstream_crd(release)
+
+
+@lru_cache(maxsize=None)
+def _load_upstream_crd(release: str) -> dict:
     return load_crd(require_shared() / "crds" / release / "nvidia.com_dynamographdeployments.yaml")
 
 

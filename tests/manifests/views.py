@@ -64,6 +64,12 @@ def components(manifest: dict) -> dict[str, Component]:
                     shared_memory=service.get("sharedMemory", {}).get("size"),
                 )
             )
+    workers = [c for c in found if c.role == "worker"]
+    if len(workers) > 1:
+        # Dynamo 0.6's disagg_router example leaves subComponentType out: its prefill worker
+        # is known by --is-prefill-worker, the other one decodes.
+        for worker in workers:
+            worker.role = "prefill" if "--is-prefill-worker" in worker.args else "decode"
     by_role = {c.role: c for c in found}
     assert len(by_role) == len(found), "two components share a role"
     return by_role
