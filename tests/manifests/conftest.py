@@ -1,7 +1,7 @@
 """Fixtures for the manifest builder: catalog facts, the upstream CRDs and examples."""
 
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ def upstream_crd(release: str) -> dict:
     return _load_upstream_crd(release)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_upstream_crd(release: str) -> dict:
     return load_crd(require_shared() / "crds" / release / "nvidia.com_dynamographdeployments.yaml")
 
