@@ -1,0 +1,1274 @@
+"""The Kubernetes API the sandbox serves: routing, authentication, RBAC, CRUD and discovery.
+
+Transport-free: handle() takes a method, path, headers and body and returns a Response, so
+the HTTP layer (server.py) stays a thin adapter.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+import json
+import re
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs, urlsplit
+
+import yaml
+
+from . import schema
+from .clock import Clock, rfc3339
+from .conversion import convert_dgd
+from .operator import Simulation
+from .rbac import allowed, forbidden_message
+from .seed import namespace_object
+from .selectors import SelectorError, label_matcher, parse_field_selector, parse_label_selector
+from .store import INDEXED_LABEL, Entry, Store, dumps
+
+KUBE_VERSION = {
+    "major": "1",
+    "minor": "33",
+    "gitVersion": "v1.33.0-dynamote-sandbox",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.24.0",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+_REASONS = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    409: "Conflict",
+    415: "UnsupportedMediaType",
+    422: "Invalid",
+    429: "TooManyRequests",
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    504: "Timeout",
+}
+_FAULT_MESSAGES = {
+    401: "Unauthorized",
+    403: "forbidden: access denied (sandbox fault injection)",
+    429: "the server has received too many requests and has asked us to try again later",
+    500: "Internal error occurred: sandbox fault injection",
+    503: "the server is currently unable to handle the request",
+    504: "the server was unable to return a response in the time allotted",
+}
+_FIELDS_COMMON = frozenset({"metadata.name", "metadata.namespace"})
+_FIELDS = {
+    "pods": _FIELDS_COMMON
+    | {
+        "spec.nodeName",
+        "status.phase",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "status.podIP",
+        "status.nominatedNodeName",
+    },
+    "events": _FIELDS_COMMON
+    | {
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
+    },
+    "secrets": _FIELDS_COMMON | {"type"},
+    "namespaces": _FIELDS_COMMON | {"status.phase"},
+    "nodes": _FIELDS_COMMON | {"spec.unschedulable"},
+}
+
+
+@dataclass
+class Response:
+    """What the HTTP layer sends back."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource the sandbox serves, as discovery describes it."""
+
+    name: str
+    group: str
+    kind: str
+    namespaced: bool
+    verbs: tuple[str, ...]
+    short_names: tuple[str, ...] = ()
+    singular: str = ""
+
+    @property
+    def store_key(self) -> str:
+        """The key the store files its objects under."""
+        return f"{self.name}.{self.group}" if self.group else self.name
+
+
+CORE = {
+    r.name: r
+    for r in (
+        Resource("namespaces", "", "Namespace", False, ("create", "get", "list"), ("ns",)),
+        Resource("nodes", "", "Node", False, ("get", "list"), ("no",)),
+        Resource("pods", "", "Pod", True, ("delete", "get", "list"), ("po",)),
+        Resource("secrets", "", "Secret", True, ("create", "delete", "get", "list")),
+        Resource("services", "", "Service", True, ("get", "list"), ("svc",)),
+        Resource("events", "", "Event", True, ("get", "list"), ("ev",)),
+    )
+}
+CRDS = Resource(
+    "customresourcedefinitions",
+    "apiextensions.k8s.io",
+    "CustomResourceDefinition",
+    False,
+    ("get", "list"),
+    ("crd", "crds"),
+)
+SSAR = Resource(
+    "selfsubjectaccessreviews",
+    "authorization.k8s.io",
+    "SelfSubjectAccessReview",
+    False,
+    ("create",),
+)
+CR_VERBS = ("create", "delete", "get", "list", "patch", "update")
+
+
+@dataclass
+class RequestInfo:
+    """What a resource request is about, parsed from its path and method."""
+
+    verb: str
+    group: str
+    version: str
+    resource: str
+    namespace: str = ""
+    name: str = ""
+    subresource: str = ""
+
+    @property
+    def rbac_resource(self) -> str:
+        """The resource as RBAC names it (with /subresource)."""
+        return f"{self.resource}/{self.subresource}" if self.subresource else self.resource
+
+
+class ApiError(Exception):
+    """A failure answered as a Kubernetes Status."""
+
+    def __init__(self, code: int, message: str, details: dict | None = None, reason: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+        self.reason = reason or _REASONS.get(code, "Unknown")
+
+
+def status_body(code: int, reason: str, message: str, details: dict | None = None) -> bytes:
+    """A Status object as the apiserver sends it for failures."""
+    body = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details is not None:
+        body["details"] = details
+    return dumps(body)
+
+
+class Faults:
+    """Injected faults: latency, failing next requests, namespaces denying DGD create."""
+
+    def __init__(self) -> None:
+        self.latency = 0.0
+        self.failures: deque[int] = deque()
+        self.forbidden_create: set[str] = set()
+
+    def take_failure(self) -> int | None:
+        """The status code the current request must fail with, if any."""
+        return self.failures.popleft() if self.failures else None
+
+    def describe(self) -> dict:
+        """The current faults as JSON-able data."""
+        return {
+            "latency": self.latency,
+            "failNext": list(self.failures),
+            "forbidDgdCreate": sorted(self.forbidden_create),
+        }
+
+
+class Api:
+    """Answers Kubernetes API requests from the store, after letting the simulation catch up."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        simulation: Simulation,
+        clock: Clock,
+        crds: list[dict],
+        token: str,
+        user: str,
+        permissions: list[dict],
+    ) -> None:
+        self.store = store
+        self.sim = simulation
+        self.clock = clock
+        self.token = token
+        self.user = user
+        self.permissions = permissions
+        self.faults = Faults()
+        self.lock = threading.RLock()
+        self.counters: Counter[tuple[str, str, str]] = Counter()
+        self.request_log: deque[dict] = deque(maxlen=10_000)
+        self.on_outage = None  # set by the cluster: stop the listener for N seconds
+        self.server_address = "127.0.0.1:0"
+        self.crds: dict[tuple[str, str], dict] = {}  # (group, plural) -> CRD
+        for crd in crds:
+            self.install_crd(crd)
+
+    # ------------------------------------------------------------------ set-up
+
+    def install_crd(self, crd: dict) -> None:
+        """Serve a CustomResourceDefinition's resource."""
+        crd = copy.deepcopy(crd)
+        spec = crd["spec"]
+        now = self.clock.now()
+        meta = crd.setdefault("metadata", {})
+        meta.setdefault("name", f"{spec['names']['plural']}.{spec['group']}")
+        meta.update(
+            {
+                "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, meta["name"])),
+                "creationTimestamp": rfc3339(now),
+                "generation": 1,
+            }
+        )
+        for key in [k for k in meta if k in ("annotations",)]:
+            meta[key] = {k: v for k, v in meta[key].items() if not k.startswith("helm.sh/")}
+        storage = [v["name"] for v in spec["versions"] if v.get("storage")]
+        crd["status"] = {
+            "acceptedNames": spec["names"],
+            "storedVersions": storage,
+            "conditions": [
+                {
+                    "type": t,
+                    "status": "True",
+                    "reason": r,
+                    "message": m,
+                    "lastTransitionTime": rfc3339(now),
+                }
+                for t, r, m in (
+                    ("NamesAccepted", "NoConflicts", "no conflicts found"),
+                    ("Established", "InitialNamesAccepted", "the initial names have been accepted"),
+                )
+            ],
+        }
+        self.store.put(CRDS.store_key, crd)
+        self.crds[(spec["group"], spec["names"]["plural"])] = crd
+
+    def _crd_resource(self, crd: dict) -> Resource:
+        names = crd["spec"]["names"]
+        return Resource(
+            names["plural"],
+            crd["spec"]["group"],
+            names["kind"],
+            crd["spec"].get("scope", "Namespaced") == "Namespaced",
+            CR_VERBS,
+            tuple(names.get("shortNames") or ()),
+            names.get("singular", ""),
+        )
+
+    def _served(self, crd: dict) -> list[str]:
+        return schema.served_versions(crd)
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, method: str, raw_path: str, headers: dict, body: bytes) -> Response:
+        """Answer one HTTP request (header names in lower case)."""
+        parts = urlsplit(raw_path)
+        path = parts.path.rstrip("/") or "/"
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        if path in ("/healthz", "/livez", "/readyz"):
+            return Response(200, b"ok", "text/plain")
+        if headers.get("authorization", "") != f"Bearer {self.token}":
+            return self._record(
+                method, path, None, Response(401, status_body(401, "Unauthorized", "Unauthorized"))
+            )
+        if path.startswith("/sandbox/"):
+            return self._control(method, path, body)
+        if self.faults.latency:
+            time.sleep(self.faults.latency)
+        info = None
+        try:
+            info = self._parse(method, path, query)
+            failure = self.faults.take_failure()
+            if failure is not None:
+                message = _FAULT_MESSAGES.get(failure, "sandbox fault injection")
+                raise ApiError(failure, message, {})
+            with self.lock:
+                self.sim.reconcile(self.clock.now())
+                if info is None:
+                    response = self._discovery(path)
+                else:
+                    response = self._serve(info, query, headers, body)
+        except ApiError as err:
+            response = Response(
+                err.code, status_body(err.code, err.reason, err.message, err.details)
+            )
+        return self._record(method, path, info, response)
+
+    def _record(self, method: str, path: str, info: RequestInfo | None, response: Response):
+        verb = info.verb if info else "get"
+        resource = info.rbac_resource if info else ""
+        namespace = info.namespace if info else ""
+        with self.lock:
+            self.counters[(verb, resource, namespace)] += 1
+            self.request_log.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "verb": verb,
+                    "resource": resource,
+                    "namespace": namespace,
+                    "name": info.name if info else "",
+                    "status": response.status,
+                    "time": self.clock.now(),
+                }
+            )
+        return response
+
+    # ------------------------------------------------------------------ routing
+
+    def _parse(self, method: str, path: str, query: dict) -> RequestInfo | None:
+        segments = [s for s in path.split("/") if s]
+        if len(segments) >= 3 and segments[0] == "api":
+            group, version, rest = "", segments[1], segments[2:]
+        elif len(segments) >= 4 and segments[0] == "apis":
+            group, version, rest = segments[1], segments[2], segments[3:]
+        else:
+            return None
+        namespace = ""
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            namespace, rest = rest[1], rest[2:]
+        if len(rest) > 3:
+            raise ApiError(404, "the server could not find the requested resource", {})
+        resource, name = rest[0], rest[1] if len(rest) > 1 else ""
+        sub = rest[2] if len(rest) > 2 else ""
+        if method == "GET":
+            verb = "watch" if query.get("watch") in ("true", "1") else "get" if name else "list"
+        else:
+            verb = {
+                "POST": "create",
+                "PUT": "update",
+                "PATCH": "patch",
+                "DELETE": "delete" if name else "deletecollection",
+            }.get(method, "")
+        return RequestInfo(verb, group, version, resource, namespace, name, sub)
+
+    def _resource(self, info: RequestInfo) -> tuple[Resource, dict | None]:
+        not_found = ApiError(404, "the server could not find the requested resource", {})
+        if info.group == "" and info.version == "v1" and info.resource in CORE:
+            resource, crd = CORE[info.resource], None
+        elif (info.group, info.version, info.resource) == (CRDS.group, "v1", CRDS.name):
+            resource, crd = CRDS, None
+        elif (info.group, info.version, info.resource) == (SSAR.group, "v1", SSAR.name):
+            resource, crd = SSAR, None
+        elif (info.group, info.resource) in self.crds:
+            crd = self.crds[(info.group, info.resource)]
+            if info.version not in self._served(crd):
+                raise not_found
+            resource = self._crd_resource(crd)
+        else:
+            raise not_found
+        if info.namespace and not resource.namespaced:
+            raise not_found
+        allowed_subs = {"pods": {"log"}}.get(info.resource, set()) | ({"status"} if crd else set())
+        if info.subresource and info.subresource not in allowed_subs:
+            raise not_found
+        return resource, crd
+
+    def _authorize(self, info: RequestInfo, resource: Resource) -> None:
+        if resource is SSAR:
+            return  # every authenticated user may ask what it can do
+        group = info.group
+        denied = not allowed(self.permissions, info.verb, group, info.rbac_resource, info.name)
+        if (
+            not denied
+            and info.verb == "create"
+            and resource.kind == "DynamoGraphDeployment"
+            and info.namespace in self.faults.forbidden_create
+        ):
+            denied = True
+        if denied:
+            message = forbidden_message(
+                self.user, info.verb, group, info.rbac_resource, info.namespace, info.name
+            )
+            details = {"kind": info.resource}
+            if group:
+                details["group"] = group
+            if info.name:
+                details["name"] = info.name
+            raise ApiError(403, message, details)
+
+    def _serve(self, info: RequestInfo, query: dict, headers: dict, body: bytes) -> Response:
+        resource, crd = self._resource(info)
+        self._authorize(info, resource)
+        if info.verb == "watch":
+            raise ApiError(405, "watch is not supported by the sandbox cluster", {})
+        verbs = resource.verbs
+        if crd and info.subresource == "status":
+            verbs = ("get", "patch", "update")
+        if info.subresource == "log":
+            verbs = ("get",)
+        if info.verb not in verbs:
+            raise ApiError(
+                405, "the server does not allow this method on the requested resource", {}
+            )
+        table = "as=Table" in headers.get("accept", "")
+        if info.verb == "list":
+            return self._list(info, resource, crd, query, table)
+        if info.verb == "get":
+            if info.subresource == "log":
+                return self._pod_log(info, query)
+            return self._get(info, resource, crd, table)
+        if resource is SSAR:
+            return self._access_review(body)
+        payload = self._decode(body, headers, info.verb)
+        dry_run = query.get("dryRun") == "All"
+        if crd is not None:
+            if info.verb == "create":
+                return self._create_cr(info, resource, crd, payload, dry_run)
+            if info.verb in ("update", "patch"):
+                return self._write_cr(info, resource, crd, payload, headers, dry_run)
+            return self._delete_cr(info, resource, crd, dry_run)
+        if info.verb == "create":
+            return self._create_core(info, resource, payload, dry_run)
+        return self._delete_core(info, resource, dry_run)
+
+    # ------------------------------------------------------------------ reads
+
+    def _encoder(self, info: RequestInfo, crd: dict | None):
+        """How to serialize stored objects for this request's version."""
+        if crd is None:
+            return lambda entry: entry.encoded()
+        api_version = f"{info.group}/{info.version}"
+        if resource_is_dgd(crd):
+
+            def convert(obj: dict) -> dict:
+                return convert_dgd(obj, info.version)
+        else:
+
+            def convert(obj: dict) -> dict:
+                if obj.get("apiVersion") == api_version:
+                    return obj
+                return {**obj, "apiVersion": api_version}
+
+        return lambda entry: entry.encoded(info.version, convert)
+
+    def _list(
+        self, info: RequestInfo, resource: Resource, crd: dict | None, query: dict, table: bool
+    ) -> Response:
+        try:
+            requirements = parse_label_selector(query.get("labelSelector"))
+            field_match = parse_field_selector(
+                query.get("fieldSelector"), _FIELDS.get(resource.name, _FIELDS_COMMON)
+            )
+        except SelectorError as err:
+            raise ApiError(400, str(err), {}) from err
+        owner = next(
+            (r.values[0] for r in requirements if r.key == INDEXED_LABEL and r.op == "="), None
+        )
+        namespace = info.namespace or None
+        entries = self.store.entries(resource.store_key, namespace, owner)
+        if owner is None:
+            entries = sorted(entries, key=_entry_key)
+        label_match = label_matcher(requirements)
+        selected = [
+            e for e in entries if (not requirements or label_match(e.obj)) and field_match(e.obj)
+        ]
+        version = f"{info.group}/{info.version}" if info.group else info.version
+        if table:
+            return self._table(info, resource, crd, [self._encoder(info, crd)(e) for e in selected])
+        encode = self._encoder(info, crd)
+        head = dumps(
+            {
+                "apiVersion": version,
+                "kind": f"{resource.kind}List",
+                "metadata": {"resourceVersion": self.store.resource_version},
+            }
+        )
+        body = head[:-1] + b',"items":[' + b",".join(encode(e) for e in selected) + b"]}"
+        return Response(200, body)
+
+    def _get(self, info: RequestInfo, resource: Resource, crd: dict | None, table: bool):
+        entry = self._entry(info, resource)
+        data = self._encoder(info, crd)(entry)
+        if table:
+            return self._table(info, resource, crd, [data])
+        return Response(200, data)
+
+    def _entry(self, info: RequestInfo, resource: Resource) -> Entry:
+        entry = self.store.entry(resource.store_key, info.namespace, info.name)
+        if entry is None:
+            raise _not_found(resource, info.name)
+        return entry
+
+    def _pod_log(self, info: RequestInfo, query: dict) -> Response:
+        self._entry(info, CORE["pods"])
+        container = query.get("container")
+        if container and container != "main":
+            raise ApiError(400, f"container {container} is not valid for pod {info.name}", {})
+        lines = self.sim.pod_logs(info.namespace, info.name, self.clock.now())
+        if isinstance(lines, str):
+            raise ApiError(400, lines, {})
+        tail = query.get("tailLines")
+        if tail and tail.lstrip("-").isdigit():
+            lines = lines[-int(tail) :] if int(tail) > 0 else []
+        text = "".join(f"{line}\n" for line in lines)
+        return Response(200, text.encode(), "text/plain")
+
+    def _table(
+        self, info: RequestInfo, resource: Resource, crd: dict | None, items: list[bytes]
+    ) -> Response:
+        """A meta.k8s.io Table, which kubectl prints as is."""
+        objects = [json.loads(item) for item in items]
+        columns = [
+            {
+                "name": "Name",
+                "type": "string",
+                "format": "name",
+                "description": "Name",
+                "priority": 0,
+            }
+        ]
+        getters = []
+        if crd is not None:
+            version = next(v for v in crd["spec"]["versions"] if v["name"] == info.version)
+            for column in version.get("additionalPrinterColumns") or []:
+                columns.append(
+                    {
+                        "name": column["name"],
+                        "type": column["type"],
+                        "format": column.get("format", ""),
+                        "description": column.get("description", ""),
+                        "priority": column.get("priority", 0),
+                    }
+                )
+                getters.append(lambda obj, p=column["jsonPath"]: _json_path(obj, p))
+        elif resource.name == "pods":
+            for name, kind in (
+                ("Ready", "string"),
+                ("Status", "string"),
+                ("Restarts", "integer"),
+                ("Age", "string"),
+                ("Node", "string"),
+            ):
+                columns.append(
+                    {
+                        "name": name,
+                        "type": kind,
+                        "format": "",
+                        "description": name,
+                        "priority": 1 if name == "Node" else 0,
+                    }
+                )
+            getters = [
+                _pod_ready,
+                _pod_status,
+                lambda p: 0,
+                lambda p: _age(p, self.clock.now()),
+                lambda p: p.get("spec", {}).get("nodeName", "<none>"),
+            ]
+        else:
+            columns.append(
+                {"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}
+            )
+            getters = [lambda obj: _age(obj, self.clock.now())]
+        rows = []
+        for obj in objects:
+            meta = {
+                k: v
+                for k, v in obj["metadata"].items()
+                if k
+                in (
+                    "name",
+                    "namespace",
+                    "uid",
+                    "resourceVersion",
+                    "creationTimestamp",
+                    "labels",
+                    "deletionTimestamp",
+                )
+            }
+            rows.append(
+                {
+                    "cells": [obj["metadata"]["name"], *(g(obj) for g in getters)],
+                    "object": {
+                        "kind": "PartialObjectMetadata",
+                        "apiVersion": "meta.k8s.io/v1",
+                        "metadata": meta,
+                    },
+                }
+            )
+        table = {
+            "kind": "Table",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": self.store.resource_version},
+            "columnDefinitions": columns,
+            "rows": rows,
+        }
+        return Response(200, dumps(table))
+
+    # ------------------------------------------------------------------ writes
+
+    def _decode(self, body: bytes, headers: dict, verb: str) -> object:
+        content_type = headers.get("content-type", "application/json").split(";")[0].strip()
+        try:
+            if "yaml" in content_type:
+                return yaml.safe_load(body.decode() or "null")
+            return json.loads(body or b"null")
+        except (ValueError, yaml.YAMLError) as err:
+            raise ApiError(400, f"error decoding request body: {err}", {}) from err
+
+    def _check_identity(self, info: RequestInfo, resource: Resource, obj: object) -> dict:
+        """The 400s the apiserver gives before validation: wrong kind, version, namespace, name."""
+        if not isinstance(obj, dict):
+            raise ApiError(400, "the body of the request must be a JSON object", {})
+        expected = f"{info.group}/{info.version}" if info.group else info.version
+        if obj.get("apiVersion") != expected or obj.get("kind") != resource.kind:
+            raise ApiError(
+                400,
+                f"the API version in the data ({obj.get('apiVersion')}) does not match the "
+                f"expected API version ({expected})"
+                if obj.get("apiVersion") != expected
+                else f'{obj.get("kind")} in version "{info.version}" cannot be handled as a '
+                f"{resource.kind}: kind mismatch",
+                {},
+            )
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise ApiError(400, "metadata must be an object", {})
+        if resource.namespaced:
+            if meta.get("namespace", info.namespace) != info.namespace:
+                raise ApiError(
+                    400,
+                    "the namespace of the provided object does not match the "
+                    "namespace sent on the request",
+                    {},
+                )
+            meta["namespace"] = info.namespace
+        if info.name and meta.get("name", info.name) != info.name:
+            raise ApiError(
+                400,
+                f"the name of the object ({meta.get('name')}) does not match "
+                f"the name on the URL ({info.name})",
+                {},
+            )
+        if info.name:
+            meta["name"] = info.name
+        return obj
+
+    def _require_namespace(self, namespace: str) -> None:
+        if namespace and self.store.get("namespaces", "", namespace) is None:
+            raise ApiError(
+                404,
+                f'namespaces "{namespace}" not found',
+                {"name": namespace, "kind": "namespaces"},
+            )
+
+    def _name_errors(self, meta: dict, label: bool = False) -> list[schema.FieldError]:
+        name = meta.get("name")
+        if not name:
+            return [
+                schema.FieldError(
+                    "metadata.name",
+                    "Required value: name or generateName is required",
+                    schema.REQUIRED,
+                )
+            ]
+        pattern, limit, what = (
+            (_DNS_LABEL, 63, "label") if label else (_DNS_SUBDOMAIN, 253, "subdomain")
+        )
+        if len(name) > limit or not pattern.match(name):
+            example = "my-name" if label else "example.com"
+            chars = "'-'" if label else "'-' or '.'"
+            return [
+                schema.FieldError(
+                    "metadata.name",
+                    f'Invalid value: "{name}": a lowercase RFC 1123 {what} must consist of lower '
+                    f"case alphanumeric characters, {chars}, and must start and end with an "
+                    f"alphanumeric character (e.g. '{example}', regex used for validation is "
+                    f"'{pattern.pattern[1:-1]}')",
+                    schema.INVALID,
+                )
+            ]
+        return []
+
+    def _invalid(self, resource: Resource, name: str, errors: list[schema.FieldError]):
+        kind = f"{resource.kind}.{resource.group}" if resource.group else resource.kind
+        parts = [f"{e.field}: {e.message}" for e in errors]
+        summary = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+        details = {
+            "name": name,
+            "kind": resource.kind,
+            "causes": [
+                {"reason": e.reason, "message": e.message, "field": e.field} for e in errors
+            ],
+        }
+        if resource.group:
+            details["group"] = resource.group
+        raise ApiError(422, f'{kind} "{name}" is invalid: {summary}', details)
+
+    def _stamp_new(self, meta: dict) -> None:
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        meta["uid"] = str(uuid.uuid4())
+        meta["creationTimestamp"] = rfc3339(self.clock.now())
+        for key in ("resourceVersion", "deletionTimestamp", "managedFields", "selfLink"):
+            meta.pop(key, None)
+
+    def _create_cr(self, info, resource, crd, payload, dry_run) -> Response:
+        obj = self._check_identity(info, resource, payload)
+        meta = obj["metadata"]
+        self._require_namespace(info.namespace)
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+        # The status subresource makes the main resource ignore status on create.
+        obj.pop("status", None)
+        errors = self._name_errors(meta) + schema.validate(
+            schema.version_schema(crd, info.version), obj
+        )
+        if errors:
+            self._invalid(resource, meta.get("name", ""), errors)
+        if self.store.get(resource.store_key, info.namespace, meta["name"]) is not None:
+            raise _already_exists(resource, meta["name"])
+        self._stamp_new(meta)
+        meta["generation"] = 1
+        if dry_run:
+            return Response(201, dumps(obj))
+        self.store.put(resource.store_key, obj)
+        self.sim.touch()
+        return Response(
+            201,
+            self._encoder(info, crd)(
+                self.store.entry(resource.store_key, info.namespace, meta["name"])
+            ),
+            headers=self._warning(crd, info),
+        )
+
+    def _write_cr(self, info, resource, crd, payload, headers, dry_run) -> Response:
+        entry = self.store.entry(resource.store_key, info.namespace, info.name)
+        content_type = headers.get("content-type", "application/json").split(";")[0].strip()
+        if entry is None:
+            if info.verb == "patch" and content_type == "application/apply-patch+yaml":
+                obj = self._check_identity(info, resource, payload)
+                return self._create_cr(info, resource, crd, obj, dry_run)
+            raise _not_found(resource, info.name)
+        current = self._current(entry, info, crd)
+        if info.verb == "update":
+            obj = self._check_identity(info, resource, payload)
+        else:
+            obj = self._check_identity(info, resource, _patch(current, payload, content_type))
+        meta = obj["metadata"]
+        sent_rv = meta.get("resourceVersion")
+        if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
+            raise ApiError(
+                409,
+                f'Operation cannot be fulfilled on {resource.store_key} "{info.name}": the object '
+                "has been modified; please apply your changes to the latest version and try again",
+                {"name": info.name, "group": resource.group, "kind": resource.name},
+                reason="Conflict",
+            )
+        status_only = info.subresource == "status"
+        if status_only:
+            new = {**current, "status": obj.get("status")}
+            if new["status"] is None:
+                new.pop("status")
+            props = schema.version_schema(crd, info.version).get("properties", {})
+            errors = (
+                schema.validate(props["status"], new["status"], "status")
+                if "status" in props and "status" in new
+                else []
+            )
+        else:
+            new = {k: v for k, v in obj.items() if k != "status"}
+            if "status" in current:
+                new["status"] = current["status"]
+            errors = schema.validate(
+                schema.version_schema(crd, info.version),
+                {k: v for k, v in new.items() if k != "status"},
+            )
+        if errors:
+            self._invalid(resource, info.name, errors)
+        # Server-owned metadata survives any write; the client owns labels and annotations.
+        kept = {
+            k: current["metadata"][k]
+            for k in ("uid", "creationTimestamp", "generation", "namespace", "name")
+            if k in current["metadata"]
+        }
+        new_meta = {**(current["metadata"] if status_only else meta), **kept}
+        new_meta.pop("resourceVersion", None)
+        if not status_only and new.get("spec") != current.get("spec"):
+            new_meta["generation"] = current["metadata"].get("generation", 1) + 1
+        new["metadata"] = new_meta
+        if dry_run:
+            return Response(200, dumps(new))
+        self.store.put(resource.store_key, new)
+        self.sim.touch()
+        return Response(
+            200,
+            self._encoder(info, crd)(
+                self.store.entry(resource.store_key, info.namespace, info.name)
+            ),
+            headers=self._warning(crd, info),
+        )
+
+    def _current(self, entry: Entry, info: RequestInfo, crd: dict) -> dict:
+        """The stored object, as a private copy in the request's version."""
+        return json.loads(self._encoder(info, crd)(entry))
+
+    def _delete_cr(self, info, resource, crd, dry_run) -> Response:
+        entry = self._entry(info, resource)
+        data = self._encoder(info, crd)(entry)
+        if not dry_run:
+            self.store.delete(resource.store_key, info.namespace, info.name)
+            self.sim.touch()
+        return Response(200, data)
+
+    def _warning(self, crd: dict, info: RequestInfo) -> dict[str, str]:
+        version = next(v for v in crd["spec"]["versions"] if v["name"] == info.version)
+        if version.get("deprecated"):
+            text = version.get("deprecationWarning") or f"{info.group}/{info.version} is deprecated"
+            return {"Warning": f'299 - "{text}"'}
+        return {}
+
+    def _create_core(self, info, resource, payload, dry_run) -> Response:
+        obj = self._check_identity(info, resource, payload)
+        meta = obj["metadata"]
+        if resource.name == "namespaces":
+            errors = self._name_errors(meta, label=True)
+        else:
+            self._require_namespace(info.namespace)
+            errors = self._name_errors(meta)
+        if resource.name == "secrets":
+            errors += _secret_errors(obj)
+        if errors:
+            self._invalid(resource, meta.get("name", ""), errors)
+        if self.store.get(resource.store_key, info.namespace, meta["name"]) is not None:
+            raise _already_exists(resource, meta["name"])
+        if resource.name == "namespaces":
+            obj = namespace_object(meta["name"], self.clock.now()) | {
+                "metadata": {
+                    **namespace_object(meta["name"], self.clock.now())["metadata"],
+                    "labels": {
+                        **(meta.get("labels") or {}),
+                        "kubernetes.io/metadata.name": meta["name"],
+                    },
+                }
+            }
+        else:
+            self._stamp_new(meta)
+            for key, value in (obj.pop("stringData", None) or {}).items():
+                obj.setdefault("data", {})[key] = base64.b64encode(value.encode()).decode()
+            obj.setdefault("type", "Opaque")
+        if dry_run:
+            return Response(201, dumps(obj))
+        self.store.put(resource.store_key, obj)
+        self.sim.touch()
+        return Response(201, dumps(obj))
+
+    def _delete_core(self, info, resource, dry_run) -> Response:
+        entry = self._entry(info, resource)
+        if dry_run:
+            return Response(200, entry.encoded())
+        if resource.name == "pods":
+            pod = self.sim.delete_pod(info.namespace, info.name, self.clock.now())
+            return Response(200, dumps(pod or entry.obj))
+        obj = self.store.delete(resource.store_key, info.namespace, info.name)
+        self.sim.touch()
+        body = {
+            "kind": "Status",
+            "apiVersion": "v1",
+            "metadata": {},
+            "status": "Success",
+            "details": {
+                "name": info.name,
+                "kind": resource.name,
+                "uid": obj["metadata"].get("uid", ""),
+            },
+        }
+        return Response(200, dumps(body))
+
+    def _access_review(self, payload: bytes) -> Response:
+        review = json.loads(payload or b"{}")
+        spec = review.get("spec") or {}
+        attrs = spec.get("resourceAttributes")
+        if attrs:
+            resource = attrs.get("resource", "")
+            if attrs.get("subresource"):
+                resource = f"{resource}/{attrs['subresource']}"
+            verb, group = attrs.get("verb", ""), attrs.get("group", "")
+            namespace = attrs.get("namespace", "")
+            ok = allowed(self.permissions, verb, group, resource, attrs.get("name", ""))
+            if (
+                ok
+                and verb == "create"
+                and group == "nvidia.com"
+                and resource == "dynamographdeployments"
+                and namespace in self.faults.forbidden_create
+            ):
+                ok = False
+        else:
+            ok = True  # non-resource URLs (discovery, health) are open to authenticated users
+        review["status"] = {"allowed": ok}
+        if ok:
+            review["status"]["reason"] = "allowed by the sandbox cluster's permissions"
+        review.setdefault("metadata", {})["creationTimestamp"] = None
+        review.setdefault("apiVersion", "authorization.k8s.io/v1")
+        review.setdefault("kind", "SelfSubjectAccessReview")
+        return Response(201, dumps(review))
+
+    # ------------------------------------------------------------------ discovery
+
+    def _discovery(self, path: str) -> Response:
+        if path == "/version":
+            return Response(200, dumps(KUBE_VERSION))
+        if path == "/api":
+            return Response(
+                200,
+                dumps(
+                    {
+                        "kind": "APIVersions",
+                        "versions": ["v1"],
+                        "serverAddressByClientCIDRs": [
+                            {"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}
+                        ],
+                    }
+                ),
+            )
+        if path == "/api/v1":
+            return Response(200, dumps(self._resource_list("v1", list(CORE.values()))))
+        groups = self._groups()
+        if path == "/apis":
+            return Response(
+                200,
+                dumps(
+                    {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(groups.values())}
+                ),
+            )
+        segments = [s for s in path.split("/") if s]
+        if len(segments) == 2 and segments[0] == "apis" and segments[1] in groups:
+            return Response(
+                200, dumps({"kind": "APIGroup", "apiVersion": "v1", **groups[segments[1]]})
+            )
+        if len(segments) == 3 and segments[0] == "apis" and segments[1] in groups:
+            group, version = segments[1], segments[2]
+            resources = self._group_resources(group, version)
+            if resources is not None:
+                return Response(200, dumps(self._resource_list(f"{group}/{version}", resources)))
+        raise ApiError(404, "the server could not find the requested resource", {})
+
+    def _groups(self) -> dict[str, dict]:
+        groups: dict[str, list[str]] = {CRDS.group: ["v1"], SSAR.group: ["v1"]}
+        preferred: dict[str, str] = {CRDS.group: "v1", SSAR.group: "v1"}
+        for (group, _plural), crd in self.crds.items():
+            versions = groups.setdefault(group, [])
+            for v in self._served(crd):
+                if v not in versions:
+                    versions.append(v)
+            storage = next((v["name"] for v in crd["spec"]["versions"] if v.get("storage")), None)
+            if storage in self._served(crd):
+                preferred[group] = storage
+        result = {}
+        for group, versions in groups.items():
+            # Newest first, as the apiserver orders them (v1beta1 before v1alpha1).
+            ordered = sorted(versions, key=_version_priority)
+            best = preferred.get(group, ordered[0])
+            result[group] = {
+                "name": group,
+                "versions": [{"groupVersion": f"{group}/{v}", "version": v} for v in ordered],
+                "preferredVersion": {"groupVersion": f"{group}/{best}", "version": best},
+            }
+        return result
+
+    def _group_resources(self, group: str, version: str) -> list[Resource] | None:
+        if (group, version) == (CRDS.group, "v1"):
+            return [CRDS]
+        if (group, version) == (SSAR.group, "v1"):
+            return [SSAR]
+        found = [
+            self._crd_resource(crd)
+            for (g, _), crd in self.crds.items()
+            if g == group and version in self._served(crd)
+        ]
+        return found or None
+
+    def _resource_list(self, group_version: str, resources: list[Resource]) -> dict:
+        items = []
+        for r in resources:
+            items.append(
+                {
+                    "name": r.name,
+                    "singularName": r.singular or r.kind.lower(),
+                    "namespaced": r.namespaced,
+                    "kind": r.kind,
+                    "verbs": list(r.verbs),
+                    **({"shortNames": list(r.short_names)} if r.short_names else {}),
+                }
+            )
+            if r.name == "pods":
+                items.append(
+                    {
+                        "name": "pods/log",
+                        "singularName": "",
+                        "namespaced": True,
+                        "kind": "Pod",
+                        "verbs": ["get"],
+                    }
+                )
+            if r.verbs == CR_VERBS:
+                items.append(
+                    {
+                        "name": f"{r.name}/status",
+                        "singularName": "",
+                        "namespaced": r.namespaced,
+                        "kind": r.kind,
+                        "verbs": ["get", "patch", "update"],
+                    }
+                )
+        return {
+            "kind": "APIResourceList",
+            "apiVersion": "v1",
+            "groupVersion": group_version,
+            "resources": items,
+        }
+
+    # ------------------------------------------------------------------ control endpoint
+
+    def _control(self, method: str, path: str, body: bytes) -> Response:
+        """POST /sandbox/faults and /sandbox/clock, for demos driven from the command line."""
+        if path == "/sandbox/faults":
+            if method == "POST":
+                try:
+                    self.apply_faults(json.loads(body or b"{}"))
+                except (ValueError, TypeError) as err:
+                    return Response(400, status_body(400, "BadRequest", str(err)))
+            return Response(200, dumps(self.faults.describe()))
+        if path == "/sandbox/clock" and method == "POST":
+            seconds = float(json.loads(body or b"{}").get("advance", 0))
+            self.clock.advance(seconds)
+            with self.lock:
+                self.sim.reconcile(self.clock.now())
+            return Response(200, dumps({"now": rfc3339(self.clock.now())}))
+        return Response(404, status_body(404, "NotFound", "unknown sandbox control endpoint"))
+
+    def apply_faults(self, spec: dict) -> None:
+        """Apply a fault description: latency, failNext, forbid/allow DGD create, outage, reset."""
+        if spec.get("reset"):
+            self.faults = Faults()
+        if "latency" in spec:
+            self.faults.latency = max(float(spec["latency"]), 0.0)
+        if "failNext" in spec:
+            fail = spec["failNext"]
+            count, code = int(fail.get("count", 1)), int(fail.get("code", 503))
+            self.faults.failures.extend([code] * count)
+        for namespace in spec.get("forbidDgdCreate") or []:
+            self.faults.forbidden_create.add(namespace)
+        for namespace in spec.get("allowDgdCreate") or []:
+            self.faults.forbidden_create.discard(namespace)
+        if spec.get("outage") and self.on_outage is not None:
+            self.on_outage(float(spec["outage"]))
+
+
+def resource_is_dgd(crd: dict) -> bool:
+    """Whether a CRD is the DynamoGraphDeployment one (which has a conversion)."""
+    return crd["spec"]["group"] == "nvidia.com" and crd["spec"]["names"]["kind"] == (
+        "DynamoGraphDeployment"
+    )
+
+
+def _entry_key(entry: Entry) -> tuple[str, str]:
+    meta = entry.obj["metadata"]
+    return meta.get("namespace", ""), meta["name"]
+
+
+def _version_priority(version: str) -> tuple[int, int, int]:
+    found = re.match(r"^v(\d+)(?:(alpha|beta)(\d+))?$", version)
+    if not found:
+        return (3, 0, 0)
+    major, stage, minor = found.groups()
+    rank = {None: 0, "beta": 1, "alpha": 2}[stage]
+    return (rank, -int(major), -int(minor or 0))
+
+
+def _not_found(resource: Resource, name: str) -> ApiError:
+    qualified = resource.store_key
+    details = {"name": name, "kind": resource.name}
+    if resource.group:
+        details["group"] = resource.group
+    return ApiError(404, f'{qualified} "{name}" not found', details)
+
+
+def _already_exists(resource: Resource, name: str) -> ApiError:
+    details = {"name": name, "kind": resource.name}
+    if resource.group:
+        details["group"] = resource.group
+    return ApiError(
+        409, f'{resource.store_key} "{name}" already exists', details, reason="AlreadyExists"
+    )
+
+
+def _secret_errors(obj: dict) -> list[schema.FieldError]:
+    errors = []
+    for key, value in (obj.get("data") or {}).items():
+        try:
+            base64.b64decode(str(value), validate=True)
+        except (binascii.Error, ValueError):
+            errors.append(
+                schema.FieldError(
+                    f"data[{key}]",
+                    'Invalid value: "<secret contents redacted>": illegal base64 data',
+                    schema.INVALID,
+                )
+            )
+    return errors
+
+
+def _merge(target: object, patch: object) -> object:
+    """RFC 7386 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = _merge(result.get(key), value)
+    return result
+
+
+def _pointer(path: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]]
+
+
+def _json_patch(doc: dict, ops: list) -> dict:
+    """RFC 6902 JSON patch (add, remove, replace, test)."""
+    doc = copy.deepcopy(doc)
+    for op in ops:
+        parts = _pointer(op.get("path", ""))
+        if not parts:
+            raise ApiError(
+                422, "the server rejected our request due to an error in our request", {}
+            )
+        parent: object = doc
+        for part in parts[:-1]:
+            parent = parent[int(part)] if isinstance(parent, list) else parent[part]
+        last = parts[-1]
+        kind = op.get("op")
+        try:
+            if kind in ("add", "replace"):
+                if isinstance(parent, list):
+                    index = len(parent) if last == "-" else int(last)
+                    if kind == "add":
+                        parent.insert(index, op["value"])
+                    else:
+                        parent[index] = op["value"]
+                else:
+                    parent[last] = op["value"]
+            elif kind == "remove":
+                del parent[int(last) if isinstance(parent, list) else last]
+            elif kind == "test":
+                current = parent[int(last)] if isinstance(parent, list) else parent[last]
+                if current != op.get("value"):
+                    raise ApiError(422, f"the test operation failed for path {op['path']}", {})
+            else:
+                raise ApiError(400, f"unsupported JSON patch operation {kind!r}", {})
+        except (KeyError, IndexError, ValueError, TypeError) as err:
+            raise ApiError(
+                422, f"the patch could not be applied at {op.get('path')}: {err}", {}
+            ) from err
+    return doc
+
+
+def _patch(current: dict, payload: object, content_type: str) -> dict:
+    if content_type == "application/json-patch+json":
+        if not isinstance(payload, list):
+            raise ApiError(400, "a JSON patch must be a list of operations", {})
+        return _json_patch(current, payload)
+    if content_type in ("application/merge-patch+json", "application/apply-patch+yaml"):
+        return _merge(current, payload)  # type: ignore[return-value]
+    raise ApiError(
+        415,
+        f"the body of the request was in an unknown format - accepted media types include: "
+        f"application/json-patch+json, application/merge-patch+json, "
+        f"application/apply-patch+yaml (got {content_type})",
+        {},
+    )
+
+
+def _json_path(obj: dict, path: str) -> object:
+    """The tiny JSONPath subset CRD printer columns use (.a.b and [?(@.k=="v")])."""
+    current: object = obj
+    for part in re.findall(r"\.([A-Za-z0-9_-]+)|\[\?\(@\.(\w+)==\"([^\"]*)\"\)\]", path):
+        key, filter_key, filter_value = part
+        if key:
+            current = current.get(key) if isinstance(current, dict) else None
+        else:
+            items = current if isinstance(current, list) else []
+            current = next((i for i in items if i.get(filter_key) == filter_value), None)
+        if current is None:
+            return None
+    return current
+
+
+def _age(obj: dict, now: float) -> str:
+    from datetime import datetime
+
+    stamp = obj["metadata"].get("creationTimestamp")
+    if not stamp:
+        return "<unknown>"
+    seconds = int(now - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size * 2:
+            return f"{seconds // size}{unit}"
+    return f"{max(seconds, 0)}s"
+
+
+def _pod_ready(pod: dict) -> str:
+    statuses = pod.get("status", {}).get("containerStatuses") or []
+    total = len(pod.get("spec", {}).get("containers") or [])
+    return f"{sum(1 for s in statuses if s.get('ready'))}/{total}"
+
+
+def _pod_status(pod: dict) -> str:
+    if pod["metadata"].get("deletionTimestamp"):
+        return "Terminating"
+    for status in pod.get("status", {}).get("containerStatuses") or []:
+        waiting = status.get("state", {}).get("waiting")
+        if waiting:
+            return waiting.get("reason", "Waiting")
+    return pod.get("status", {}).get("phase", "Unknown")

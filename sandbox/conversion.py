@@ -1,0 +1,187 @@
+"""Conversion of DynamoGraphDeployments between v1alpha1 (services map) and v1beta1 (components).
+
+Covers the fields Dynamote uses: component list <-> services map, component type <->
+componentType/subComponentType, main container <-> extraPodSpec.mainContainer, GPU and
+cpu/memory resources, envFrom secret <-> envFromSecret, env <-> envs, shared memory, and the
+per-component status. Fields without a counterpart are dropped, as a lossy webhook would.
+"""
+
+from __future__ import annotations
+
+import copy
+
+GROUP = "nvidia.com"
+GPU = "nvidia.com/gpu"
+_SUB_TYPES = ("prefill", "decode")
+
+
+def convert_dgd(obj: dict, version: str) -> dict:
+    """A copy of the DGD in the requested version (the same object when already there)."""
+    current = obj.get("apiVersion", "").rpartition("/")[2]
+    if current == version:
+        return obj
+    if version == "v1beta1":
+        return to_v1beta1(obj)
+    if version == "v1alpha1":
+        return to_v1alpha1(obj)
+    raise ValueError(f"cannot convert DynamoGraphDeployment to {version}")
+
+
+def _main_container(containers: list[dict]) -> dict:
+    for container in containers:
+        if container.get("name") == "main":
+            return container
+    return containers[0] if containers else {}
+
+
+def _without_none(data: dict) -> dict:
+    return {k: v for k, v in data.items() if v not in (None, [], {})}
+
+
+def to_v1beta1(obj: dict) -> dict:
+    """Convert a v1alpha1 DGD to v1beta1."""
+    out = {k: copy.deepcopy(v) for k, v in obj.items() if k not in ("spec", "status")}
+    out["apiVersion"] = f"{GROUP}/v1beta1"
+    spec = obj.get("spec") or {}
+    new_spec: dict = {}
+    if "backendFramework" in spec:
+        new_spec["backendFramework"] = spec["backendFramework"]
+    if spec.get("envs"):
+        new_spec["env"] = copy.deepcopy(spec["envs"])
+    components = []
+    for name, service in (spec.get("services") or {}).items():
+        components.append(_service_to_component(name, service or {}))
+    if "services" in spec:
+        new_spec["components"] = components
+    out["spec"] = new_spec
+    if "status" in obj:
+        out["status"] = _status_to_v1beta1(obj["status"])
+    return out
+
+
+def _service_to_component(name: str, service: dict) -> dict:
+    component: dict = {"name": name}
+    kind = service.get("componentType")
+    sub = service.get("subComponentType")
+    if kind == "worker" and sub in _SUB_TYPES:
+        component["type"] = sub
+    elif kind:
+        component["type"] = kind
+    if "replicas" in service:
+        component["replicas"] = service["replicas"]
+    shared = service.get("sharedMemory") or {}
+    if shared.get("size") is not None and not shared.get("disabled"):
+        component["sharedMemorySize"] = shared["size"]
+    main = (service.get("extraPodSpec") or {}).get("mainContainer") or {}
+    container: dict = {"name": "main"}
+    for field in ("image", "workingDir", "command", "args"):
+        if field in main:
+            container[field] = copy.deepcopy(main[field])
+    env = copy.deepcopy(service.get("envs") or []) + copy.deepcopy(main.get("env") or [])
+    if env:
+        container["env"] = env
+    if service.get("envFromSecret"):
+        container["envFrom"] = [{"secretRef": {"name": service["envFromSecret"]}}]
+    resources = {}
+    for section in ("limits", "requests"):
+        values = (service.get("resources") or {}).get(section) or {}
+        converted = _without_none(
+            {"cpu": values.get("cpu"), "memory": values.get("memory"), GPU: values.get("gpu")}
+        )
+        if converted:
+            resources[section] = converted
+    if resources:
+        container["resources"] = resources
+    component["podTemplate"] = {"spec": {"containers": [container]}}
+    return component
+
+
+def to_v1alpha1(obj: dict) -> dict:
+    """Convert a v1beta1 DGD to v1alpha1."""
+    out = {k: copy.deepcopy(v) for k, v in obj.items() if k not in ("spec", "status")}
+    out["apiVersion"] = f"{GROUP}/v1alpha1"
+    spec = obj.get("spec") or {}
+    new_spec: dict = {}
+    if "backendFramework" in spec:
+        new_spec["backendFramework"] = spec["backendFramework"]
+    if spec.get("env"):
+        new_spec["envs"] = copy.deepcopy(spec["env"])
+    if "components" in spec:
+        deployment = obj.get("metadata", {}).get("name", "")
+        new_spec["services"] = {
+            c["name"]: _component_to_service(c, deployment) for c in spec["components"]
+        }
+    out["spec"] = new_spec
+    if "status" in obj:
+        out["status"] = _status_to_v1alpha1(obj["status"], obj.get("metadata", {}).get("name", ""))
+    return out
+
+
+def _component_to_service(component: dict, deployment: str) -> dict:
+    # 0.6 examples set dynamoNamespace to the deployment's name; v1beta1 has no such field.
+    service: dict = {"dynamoNamespace": deployment}
+    kind = component.get("type")
+    if kind in _SUB_TYPES:
+        service["componentType"] = "worker"
+        service["subComponentType"] = kind
+    elif kind:
+        service["componentType"] = kind
+    if "replicas" in component:
+        service["replicas"] = component["replicas"]
+    if "sharedMemorySize" in component:
+        service["sharedMemory"] = {"size": component["sharedMemorySize"]}
+    containers = ((component.get("podTemplate") or {}).get("spec") or {}).get("containers") or []
+    main = _main_container(containers)
+    secrets = [
+        e["secretRef"]["name"]
+        for e in main.get("envFrom") or []
+        if (e.get("secretRef") or {}).get("name")
+    ]
+    if secrets:
+        service["envFromSecret"] = secrets[0]
+    if main.get("env"):
+        service["envs"] = copy.deepcopy(main["env"])
+    resources = {}
+    for section in ("limits", "requests"):
+        values = (main.get("resources") or {}).get(section) or {}
+        converted = _without_none(
+            {
+                "cpu": _as_str(values.get("cpu")),
+                "memory": _as_str(values.get("memory")),
+                "gpu": _as_str(values.get(GPU)),
+            }
+        )
+        if converted:
+            resources[section] = converted
+    if resources:
+        service["resources"] = resources
+    mapped = {
+        f: copy.deepcopy(main[f]) for f in ("image", "workingDir", "command", "args") if f in main
+    }
+    if mapped:
+        service["extraPodSpec"] = {"mainContainer": mapped}
+    return service
+
+
+def _as_str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _status_to_v1beta1(status: dict) -> dict:
+    out = {k: copy.deepcopy(v) for k, v in status.items() if k != "services"}
+    if "services" in status:
+        out["components"] = {
+            name: {k: v for k, v in entry.items() if k != "componentName"}
+            for name, entry in status["services"].items()
+        }
+    return out
+
+
+def _status_to_v1alpha1(status: dict, deployment: str) -> dict:
+    out = {k: copy.deepcopy(v) for k, v in status.items() if k != "components"}
+    if "components" in status:
+        out["services"] = {
+            name: {"componentName": f"{deployment}-{name.lower()}", **entry}
+            for name, entry in status["components"].items()
+        }
+    return out

@@ -1,0 +1,714 @@
+"""The simulated Dynamo operator, scheduler and kubelet behind the sandbox's API.
+
+Everything is a function of the sandbox clock: reconcile(now) moves every pod along
+Pending -> ContainerCreating -> Running -> Ready and writes each DGD's status from its pods.
+It is cheap to call before every request because it does nothing until the next due
+transition (next_wakeup) or until an API write marks it dirty.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from .clock import rfc3339
+from .conversion import GPU, convert_dgd
+from .engines import Workload, startup_log, workload
+from .store import Store
+
+DGD = "dynamographdeployments.nvidia.com"
+DGD_LABEL = "nvidia.com/dynamo-graph-deployment-name"
+COMPONENT_LABEL = "nvidia.com/dynamo-component"
+TYPE_LABEL = "nvidia.com/dynamo-component-type"
+SUB_TYPE_LABEL = "nvidia.com/dynamo-sub-component-type"
+
+OPERATOR_DELAY = 1.0  # seconds between a DGD appearing and its pods being created
+IMAGE_PULL = 4.0  # ContainerCreating, once scheduled
+TERMINATION_GRACE = 5.0  # how long deleted pods show Terminating
+RETRY = 10.0  # scheduler and kubelet retry interval for stuck pods
+FRONTEND_PORT = 8000
+DEFAULT_IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:latest"
+
+
+def _hash(value: object, length: int = 10) -> str:
+    return hashlib.sha1(json.dumps(value, sort_keys=True).encode()).hexdigest()[:length]
+
+
+def _quantity_int(value: object) -> int:
+    try:
+        return int(float(str(value)))
+    except ValueError:
+        return 0
+
+
+@dataclass
+class Component:
+    """One component of a DGD, read from its v1beta1 form."""
+
+    name: str
+    type: str
+    replicas: int
+    container: dict
+    pod_metadata: dict
+    template_hash: str
+    gpus: int
+    work: Workload
+
+    @property
+    def type_labels(self) -> dict[str, str]:
+        """The component-type labels the operator puts on pods."""
+        if self.type in ("prefill", "decode"):
+            return {TYPE_LABEL: "worker", SUB_TYPE_LABEL: self.type}
+        return {TYPE_LABEL: self.type}
+
+
+def components_of(dgd: dict) -> list[Component]:
+    """The components of a DGD stored in either version."""
+    beta = convert_dgd(dgd, "v1beta1")
+    spec = beta.get("spec") or {}
+    shared_env = spec.get("env") or []
+    result = []
+    for item in spec.get("components") or []:
+        template = item.get("podTemplate") or {}
+        containers = (template.get("spec") or {}).get("containers") or [{"name": "main"}]
+        main = next((c for c in containers if c.get("name") == "main"), containers[0])
+        container = {**main, "name": main.get("name") or "main"}
+        if shared_env:
+            container["env"] = [*shared_env, *(container.get("env") or [])]
+        kind = item.get("type") or "worker"
+        command = container.get("command") or (
+            ["python3", "-m", "dynamo.frontend"] if kind == "frontend" else []
+        )
+        container["command"] = command
+        container.setdefault("image", DEFAULT_IMAGE)
+        limits = (container.get("resources") or {}).get("limits") or {}
+        template_hash = _hash(
+            {k: v for k, v in item.items() if k != "replicas"} | {"env": shared_env}
+        )
+        result.append(
+            Component(
+                name=item["name"],
+                type=kind,
+                replicas=int(item.get("replicas", 1)),
+                container=container,
+                pod_metadata=template.get("metadata") or {},
+                template_hash=template_hash,
+                gpus=_quantity_int(limits.get(GPU, 0)),
+                work=workload(kind, command, container.get("args") or []),
+            )
+        )
+    return result
+
+
+@dataclass
+class PodSim:
+    """The simulated lifecycle of one pod; the pod object is rendered from it."""
+
+    namespace: str
+    name: str
+    dgd: str
+    dgd_uid: str
+    component: str
+    template_hash: str
+    gpus: int
+    work: Workload
+    created_at: float
+    node: str | None = None
+    scheduled_at: float | None = None
+    started_at: float | None = None
+    blocked: str | None = None  # CreateContainerConfigError message
+    unschedulable: str | None = None
+    remove_at: float | None = None
+    shown: tuple | None = None  # the state last rendered, to skip unchanged pods
+
+    @property
+    def ready_at(self) -> float | None:
+        """When the engine finishes loading."""
+        return None if self.started_at is None else self.started_at + self.work.load_seconds
+
+    @property
+    def live(self) -> bool:
+        """Not being deleted."""
+        return self.remove_at is None
+
+
+@dataclass
+class DgdRecord:
+    """What the operator remembers about a DGD it has seen."""
+
+    namespace: str
+    name: str
+    uid: str
+    observed_at: float
+    pods: dict[str, PodSim] = field(default_factory=dict)
+
+
+class Simulation:
+    """The operator, scheduler and kubelet, acting on the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.records: dict[str, DgdRecord] = {}
+        self.dirty = True
+        self.next_wakeup = 0.0
+        self._pod_counter = 0
+        self._events: dict[tuple, str] = {}
+        self._event_last: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ entry points
+
+    def touch(self) -> None:
+        """Mark that objects changed, so the next reconcile does a full pass."""
+        self.dirty = True
+
+    def reconcile(self, now: float) -> None:
+        """Bring pods, services and DGD statuses up to date with the clock."""
+        if not self.dirty and now < self.next_wakeup:
+            return
+        self.dirty = False
+        self.next_wakeup = float("inf")
+        seen = set()
+        for entry in list(self.store.entries(DGD)):
+            dgd = entry.obj
+            uid = dgd["metadata"]["uid"]
+            seen.add(uid)
+            record = self.records.get(uid)
+            if record is None:
+                record = DgdRecord(dgd["metadata"]["namespace"], dgd["metadata"]["name"], uid, now)
+                self.records[uid] = record
+            if now >= record.observed_at + OPERATOR_DELAY:
+                self._sync_children(record, dgd, now)
+            else:
+                self._wake(record.observed_at + OPERATOR_DELAY)
+        for uid in [u for u in self.records if u not in seen]:
+            self._orphan(self.records[uid], now)
+        # Pods first, so that statuses below see this pass's transitions.
+        for record in list(self.records.values()):
+            for sim in list(record.pods.values()):
+                self._step_pod(record, sim, now)
+            if not record.pods and record.uid not in seen:
+                del self.records[record.uid]
+        for entry in list(self.store.entries(DGD)):
+            record = self.records.get(entry.obj["metadata"]["uid"])
+            if record is not None:
+                self._write_status(record, entry.obj, now)
+
+    def delete_pod(self, namespace: str, name: str, now: float) -> dict | None:
+        """Start a pod's graceful deletion (the API's DELETE); returns the updated pod."""
+        for record in self.records.values():
+            sim = record.pods.get(name)
+            if sim is not None and sim.namespace == namespace:
+                self._terminate(sim, now)
+                self.dirty = True
+                self._render(sim, now)
+                return self.store.get("pods", namespace, name)
+        pod = self.store.delete("pods", namespace, name)
+        return pod
+
+    def pod_logs(self, namespace: str, name: str, now: float) -> list[str] | str:
+        """The log lines written so far, or why the container has none yet."""
+        for record in self.records.values():
+            sim = record.pods.get(name)
+            if sim is None or sim.namespace != namespace:
+                continue
+            if sim.started_at is None or sim.started_at > now:
+                reason = "CreateContainerConfigError" if sim.blocked else "ContainerCreating"
+                return f'container "main" in pod "{name}" is waiting to start: {reason}'
+            lines = startup_log(sim.work, sim.started_at, sim.ready_at or sim.started_at)
+            return [text for at, text in lines if at <= now]
+        return []
+
+    # ------------------------------------------------------------------ operator
+
+    def _sync_children(self, record: DgdRecord, dgd: dict, now: float) -> None:
+        components = components_of(dgd)
+        wanted = {c.name for c in components}
+        for sim in record.pods.values():
+            if sim.live and sim.component not in wanted:
+                self._terminate(sim, now)
+        for component in components:
+            live = sorted(
+                (s for s in record.pods.values() if s.live and s.component == component.name),
+                key=lambda s: (s.created_at, s.name),
+            )
+            current = [s for s in live if s.template_hash == component.template_hash]
+            for sim in live:
+                if sim.template_hash != component.template_hash:
+                    self._terminate(sim, now)
+            for sim in current[component.replicas :]:
+                self._terminate(sim, now)
+            for _ in range(component.replicas - len(current)):
+                self._create_pod(record, dgd, component, now)
+        self._sync_service(record, dgd, components)
+
+    def _create_pod(self, record: DgdRecord, dgd: dict, component: Component, now: float) -> None:
+        self._pod_counter += 1
+        suffix = _hash([record.uid, self._pod_counter], 5)
+        name = f"{record.name}-{component.name.lower()}-{component.template_hash}-{suffix}"
+        sim = PodSim(
+            namespace=record.namespace,
+            name=name,
+            dgd=record.name,
+            dgd_uid=record.uid,
+            component=component.name,
+            template_hash=component.template_hash,
+            gpus=component.gpus,
+            work=component.work,
+            created_at=now,
+        )
+        record.pods[name] = sim
+        labels = {
+            **(component.pod_metadata.get("labels") or {}),
+            DGD_LABEL: record.name,
+            COMPONENT_LABEL: component.name,
+            **component.type_labels,
+            "nvidia.com/dynamo-namespace": record.name,
+            "pod-template-hash": component.template_hash,
+        }
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": name,
+                "namespace": record.namespace,
+                "uid": _uid(f"pod/{record.namespace}/{name}/{self._pod_counter}"),
+                "creationTimestamp": rfc3339(now),
+                "generateName": name[: -len(suffix)],
+                "labels": labels,
+                "annotations": dict(component.pod_metadata.get("annotations") or {}),
+                "ownerReferences": [_owner(dgd)],
+            },
+            "spec": {
+                "containers": [_pod_container(component)],
+                "restartPolicy": "Always",
+                "terminationGracePeriodSeconds": int(TERMINATION_GRACE),
+                "dnsPolicy": "ClusterFirst",
+                "schedulerName": "default-scheduler",
+                "serviceAccountName": "default",
+            },
+            "status": {"phase": "Pending", "qosClass": "Burstable"},
+        }
+        self.store.put("pods", pod)
+
+    def _sync_service(self, record: DgdRecord, dgd: dict, components: list[Component]) -> None:
+        frontend = next((c for c in components if c.type == "frontend"), None)
+        name = f"{record.name}-frontend"
+        existing = self.store.get("services", record.namespace, name)
+        if frontend is None:
+            if existing is not None:
+                self.store.delete("services", record.namespace, name)
+            return
+        if existing is not None:
+            return
+        ip = int(_hash(name, 4), 16)
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {
+                "name": name,
+                "namespace": record.namespace,
+                "uid": _uid(f"svc/{record.uid}/{name}"),
+                "creationTimestamp": dgd["metadata"].get("creationTimestamp"),
+                "labels": {DGD_LABEL: record.name, COMPONENT_LABEL: frontend.name},
+                "ownerReferences": [_owner(dgd)],
+            },
+            "spec": {
+                "type": "ClusterIP",
+                "clusterIP": f"10.96.{ip >> 8}.{ip & 0xFF}",
+                "clusterIPs": [f"10.96.{ip >> 8}.{ip & 0xFF}"],
+                "ipFamilies": ["IPv4"],
+                "ipFamilyPolicy": "SingleStack",
+                "ports": [
+                    {
+                        "name": "http",
+                        "port": FRONTEND_PORT,
+                        "protocol": "TCP",
+                        "targetPort": FRONTEND_PORT,
+                    }
+                ],
+                "selector": {DGD_LABEL: record.name, COMPONENT_LABEL: frontend.name},
+                "sessionAffinity": "None",
+            },
+            "status": {"loadBalancer": {}},
+        }
+        self.store.put("services", service)
+
+    def _orphan(self, record: DgdRecord, now: float) -> None:
+        """The DGD is gone: garbage-collect its service and terminate its pods."""
+        self.store.delete("services", record.namespace, f"{record.name}-frontend")
+        for sim in record.pods.values():
+            if sim.live:
+                self._terminate(sim, now)
+
+    def _terminate(self, sim: PodSim, now: float) -> None:
+        sim.remove_at = now + TERMINATION_GRACE
+        pod = self.store.get("pods", sim.namespace, sim.name)
+        if pod is not None:
+            meta = {
+                **pod["metadata"],
+                "deletionTimestamp": rfc3339(sim.remove_at),
+                "deletionGracePeriodSeconds": int(TERMINATION_GRACE),
+            }
+            self.store.put("pods", {**pod, "metadata": meta})
+        if sim.node:
+            self._event(sim, "Normal", "Killing", "Stopping container main", "kubelet", now)
+
+    # ------------------------------------------------------------------ scheduler and kubelet
+
+    def _step_pod(self, record: DgdRecord, sim: PodSim, now: float) -> None:
+        if sim.remove_at is not None:
+            if now >= sim.remove_at:
+                self.store.delete("pods", sim.namespace, sim.name)
+                del record.pods[sim.name]
+                # Freed GPUs may let a pending pod schedule.
+                self.dirty = True
+                self.next_wakeup = now
+                return
+            self._wake(sim.remove_at)
+            self._render(sim, now)
+            return
+        if sim.node is None:
+            self._schedule(sim, now)
+            if sim.node is None:
+                self._wake(now + RETRY)
+                self._render(sim, now)
+                return
+        pulled_at = (sim.scheduled_at or now) + IMAGE_PULL
+        if now < pulled_at:
+            self._wake(pulled_at)
+        elif sim.started_at is None:
+            blocked = self._missing_secret(sim)
+            if blocked:
+                if blocked != sim.blocked:
+                    sim.blocked = blocked
+                self._event(sim, "Warning", "Failed", f"Error: {blocked}", "kubelet", now)
+                self._wake(now + RETRY)
+            else:
+                started = now if sim.blocked else pulled_at
+                sim.blocked = None
+                sim.started_at = started
+                image = self._image(sim)
+                self._event(
+                    sim,
+                    "Normal",
+                    "Pulled",
+                    f'Container image "{image}" already present on machine',
+                    "kubelet",
+                    started,
+                )
+                self._event(sim, "Normal", "Created", "Created container: main", "kubelet", started)
+                self._event(sim, "Normal", "Started", "Started container main", "kubelet", started)
+        if sim.ready_at is not None and now < sim.ready_at:
+            self._wake(sim.ready_at)
+        self._render(sim, now)
+
+    def _schedule(self, sim: PodSim, now: float) -> None:
+        nodes = self.store.objects("nodes")
+        used: dict[str, int] = {}
+        pods: dict[str, int] = {}
+        for record in self.records.values():
+            for other in record.pods.values():
+                if other.node:
+                    used[other.node] = used.get(other.node, 0) + other.gpus
+                    pods[other.node] = pods.get(other.node, 0) + 1
+        fits = []
+        for node in nodes:
+            name = node["metadata"]["name"]
+            free = _quantity_int(node["status"]["allocatable"].get(GPU, 0)) - used.get(name, 0)
+            if free >= sim.gpus:
+                # Pack GPU pods tightly; spread CPU-only pods by pod count.
+                fits.append((free if sim.gpus else pods.get(name, 0), name))
+        if not fits:
+            total = len(nodes)
+            message = (
+                f"0/{total} nodes are available: {total} Insufficient {GPU}."
+                if total
+                else "no nodes available to schedule pods"
+            )
+            sim.unschedulable = message
+            self._event(sim, "Warning", "FailedScheduling", message, "default-scheduler", now)
+            return
+        sim.node = min(fits)[1]
+        sim.scheduled_at = now
+        sim.unschedulable = None
+        self._event(
+            sim,
+            "Normal",
+            "Scheduled",
+            f"Successfully assigned {sim.namespace}/{sim.name} to {sim.node}",
+            "default-scheduler",
+            now,
+        )
+        self._event(sim, "Normal", "Pulling", f'Pulling image "{self._image(sim)}"', "kubelet", now)
+
+    def _image(self, sim: PodSim) -> str:
+        pod = self.store.get("pods", sim.namespace, sim.name)
+        return pod["spec"]["containers"][0].get("image", DEFAULT_IMAGE) if pod else DEFAULT_IMAGE
+
+    def _missing_secret(self, sim: PodSim) -> str | None:
+        pod = self.store.get("pods", sim.namespace, sim.name)
+        if pod is None:
+            return None
+        container = pod["spec"]["containers"][0]
+        for source in container.get("envFrom") or []:
+            ref = source.get("secretRef") or {}
+            name = ref.get("name")
+            if (
+                name
+                and not ref.get("optional")
+                and not self.store.get("secrets", sim.namespace, name)
+            ):
+                return f'secret "{name}" not found'
+        for env in container.get("env") or []:
+            ref = (env.get("valueFrom") or {}).get("secretKeyRef") or {}
+            if ref.get("name") and not ref.get("optional"):
+                secret = self.store.get("secrets", sim.namespace, ref["name"])
+                if secret is None:
+                    return f'secret "{ref["name"]}" not found'
+                if ref.get("key") not in (secret.get("data") or {}):
+                    return (
+                        f"couldn't find key {ref.get('key')} in Secret "
+                        f"{sim.namespace}/{ref['name']}"
+                    )
+        return None
+
+    def _render(self, sim: PodSim, now: float) -> None:
+        ready = sim.ready_at is not None and now >= sim.ready_at
+        running = sim.started_at is not None and now >= sim.started_at
+        creating = sim.node is not None and not running
+        state = (sim.node, sim.unschedulable, sim.blocked, creating, running, ready, sim.remove_at)
+        if state == sim.shown:
+            return
+        pod = self.store.get("pods", sim.namespace, sim.name)
+        if pod is None:
+            return
+        sim.shown = state
+        status: dict = {"phase": "Running" if running else "Pending", "qosClass": "Burstable"}
+        if sim.node is None:
+            status["conditions"] = [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "reason": "Unschedulable",
+                    "message": sim.unschedulable or "",
+                    "lastTransitionTime": rfc3339(sim.created_at),
+                }
+            ]
+        else:
+            scheduled = rfc3339(sim.scheduled_at or now)
+            status["hostIP"] = _node_ip(sim.node)
+            status["startTime"] = scheduled
+            status["conditions"] = [
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": scheduled},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": scheduled},
+                _ready_condition("ContainersReady", ready, sim, scheduled),
+                _ready_condition("Ready", ready, sim, scheduled),
+            ]
+            if running:
+                status["podIP"] = (
+                    f"10.244.{int(_hash(sim.node, 2), 16)}.{int(_hash(sim.name, 2), 16)}"
+                )
+                container_state = {"running": {"startedAt": rfc3339(sim.started_at or now)}}
+            elif sim.blocked:
+                container_state = {
+                    "waiting": {"reason": "CreateContainerConfigError", "message": sim.blocked}
+                }
+            else:
+                container_state = {"waiting": {"reason": "ContainerCreating"}}
+            image = pod["spec"]["containers"][0].get("image", DEFAULT_IMAGE)
+            status["containerStatuses"] = [
+                {
+                    "name": "main",
+                    "image": image,
+                    "imageID": f"{image.split(':')[0]}@sha256:{_hash(image, 64)}"
+                    if running
+                    else "",
+                    "ready": ready,
+                    "started": running,
+                    "restartCount": 0,
+                    "state": container_state,
+                }
+            ]
+        spec = pod["spec"] if sim.node is None else {**pod["spec"], "nodeName": sim.node}
+        self.store.put("pods", {**pod, "spec": spec, "status": status})
+
+    # ------------------------------------------------------------------ status
+
+    def _write_status(self, record: DgdRecord, dgd: dict, now: float) -> None:
+        meta = dgd["metadata"]
+        generation = meta.get("generation", 1)
+        old = dgd.get("status") or {}
+        if now < record.observed_at + OPERATOR_DELAY:
+            state, reason, message, counts = (
+                "initializing",
+                "Initializing",
+                ("The operator is creating the deployment's resources"),
+                {},
+            )
+        else:
+            state, reason, message, counts = self._summarise(record, components_of(dgd))
+        ready = "True" if state == "successful" else "False"
+        previous = next((c for c in old.get("conditions") or [] if c.get("type") == "Ready"), None)
+        changed = previous is None or previous.get("status") != ready
+        condition = {
+            "type": "Ready",
+            "status": ready,
+            "reason": reason,
+            "message": message,
+            "lastTransitionTime": rfc3339(now) if changed else previous["lastTransitionTime"],
+            "observedGeneration": generation,
+        }
+        beta_status = {
+            "state": state,
+            "conditions": [condition],
+            "observedGeneration": generation,
+            "components": counts,
+        }
+        if dgd["apiVersion"].endswith("/v1alpha1"):
+            shape = {**dgd, "status": beta_status, "apiVersion": "nvidia.com/v1beta1"}
+            status = convert_dgd(shape, "v1alpha1")["status"]
+        else:
+            status = beta_status
+        if status != old:
+            self.store.put(DGD, {**dgd, "metadata": dict(meta), "status": status})
+
+    def _summarise(
+        self, record: DgdRecord, components: list[Component]
+    ) -> tuple[str, str, str, dict]:
+        counts, waiting, problems = {}, [], []
+        for component in components:
+            sims = [s for s in record.pods.values() if s.live and s.component == component.name]
+            updated = [s for s in sims if s.template_hash == component.template_hash]
+            ready = [s for s in updated if s.shown and s.shown[5]]
+            counts[component.name] = {
+                "componentKind": "Deployment",
+                "replicas": component.replicas,
+                "updatedReplicas": len(updated),
+                "readyReplicas": len(ready),
+                "availableReplicas": len(ready),
+            }
+            if len(ready) < component.replicas or len(sims) != component.replicas:
+                waiting.append(f"{component.name} ({len(ready)}/{component.replicas} ready)")
+            for sim in sims:
+                if sim.blocked or sim.unschedulable:
+                    problems.append(f"{component.name}: {sim.blocked or sim.unschedulable}")
+                    break
+        if any("not found" in p or "couldn't find key" in p for p in problems):
+            return "failed", "CreateContainerConfigError", "; ".join(problems), counts
+        if problems:
+            return "pending", "Unschedulable", "; ".join(problems), counts
+        if waiting:
+            return (
+                "pending",
+                "ComponentsNotReady",
+                "Components not ready: " + ", ".join(waiting),
+                counts,
+            )
+        return "successful", "AllComponentsReady", "All components are ready", counts
+
+    # ------------------------------------------------------------------ events
+
+    def _event(
+        self, sim: PodSim, kind: str, reason: str, message: str, source: str, at: float
+    ) -> None:
+        """Record an event, folding repeats into count/lastTimestamp like the event recorder."""
+        key = (sim.namespace, sim.name, reason, message)
+        name = self._events.get(key)
+        existing = self.store.get("events", sim.namespace, name) if name else None
+        if existing is not None:
+            # Repeats are folded at most once per retry interval, as the recorder's cache does.
+            if at - self._event_last.get(name, 0.0) < RETRY:
+                return
+            self._event_last[name] = at
+            event = {
+                **existing,
+                "count": existing["count"] + 1,
+                "lastTimestamp": rfc3339(at),
+                "metadata": dict(existing["metadata"]),
+            }
+            self.store.put("events", event)
+            return
+        pod = self.store.get("pods", sim.namespace, sim.name) or {"metadata": {}}
+        name = f"{sim.name}.{_hash([sim.name, reason, message, at], 16)}"
+        self._events[key] = name
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": name,
+                "namespace": sim.namespace,
+                "uid": _uid(f"event/{name}"),
+                "creationTimestamp": rfc3339(at),
+            },
+            "involvedObject": {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "name": sim.name,
+                "namespace": sim.namespace,
+                "uid": pod["metadata"].get("uid", ""),
+                "fieldPath": "spec.containers{main}" if source == "kubelet" else None,
+            },
+            "reason": reason,
+            "message": message,
+            "type": kind,
+            "count": 1,
+            "firstTimestamp": rfc3339(at),
+            "lastTimestamp": rfc3339(at),
+            "source": {"component": source, **({"host": sim.node} if sim.node else {})},
+            "reportingComponent": source,
+            "reportingInstance": sim.node or "",
+        }
+        if event["involvedObject"]["fieldPath"] is None:
+            del event["involvedObject"]["fieldPath"]
+        self._event_last[name] = at
+        self.store.put("events", event)
+
+    def _wake(self, at: float) -> None:
+        self.next_wakeup = min(self.next_wakeup, at)
+
+
+def _ready_condition(kind: str, ready: bool, sim: PodSim, scheduled: str) -> dict:
+    condition = {
+        "type": kind,
+        "status": "True" if ready else "False",
+        "lastTransitionTime": rfc3339(sim.ready_at) if ready and sim.ready_at else scheduled,
+    }
+    if not ready:
+        condition["reason"] = "ContainersNotReady"
+        condition["message"] = "containers with unready status: [main]"
+    return condition
+
+
+def _pod_container(component: Component) -> dict:
+    source = component.container
+    container = {k: v for k, v in source.items() if v not in (None, [], {})}
+    container["name"] = "main"
+    if component.type == "frontend":
+        container.setdefault(
+            "ports", [{"containerPort": FRONTEND_PORT, "name": "http", "protocol": "TCP"}]
+        )
+    container.setdefault("imagePullPolicy", "IfNotPresent")
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    return container
+
+
+def _owner(dgd: dict) -> dict:
+    return {
+        "apiVersion": dgd["apiVersion"],
+        "kind": "DynamoGraphDeployment",
+        "name": dgd["metadata"]["name"],
+        "uid": dgd["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }
+
+
+def _node_ip(node: str) -> str:
+    return f"10.0.{int(_hash(node, 2), 16)}.{int(_hash(node[::-1], 2), 16)}"
+
+
+def _uid(seed: str) -> str:
+    digest = hashlib.sha1(seed.encode()).hexdigest()
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"

@@ -1,0 +1,79 @@
+"""The HTTP listener: a threaded http.server adapter in front of Api."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from .api import Api
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Reads one request, lets Api answer it, writes the response."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as the kubernetes client pools connections
+    server_version = "dynamote-sandbox"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
+
+    server: Listener
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        response = self.server.api.handle(self.command, self.path, headers, body)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Cache-Control", "no-cache, private")
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: object) -> None:
+        # Only the request line and status: bodies (which may hold secrets) are never logged.
+        if self.server.verbose:
+            sys.stderr.write(f"sandbox: {self.address_string()} {format % args}\n")
+
+
+class Listener(ThreadingHTTPServer):
+    """A ThreadingHTTPServer that can drop its kept-alive connections when stopped."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], api: Api, verbose: bool = False) -> None:
+        self.api = api
+        self.verbose = verbose
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request, client_address) -> None:  # type: ignore[override]
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:  # type: ignore[override]
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Close every open client connection, so clients see the outage at once."""
+        with self._connections_lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
