@@ -1,4 +1,7 @@
-"""Project middleware: login for every page, toasts for HTMX responses."""
+"""Project middleware: health, request ids, CSP, login for every page, HTMX toasts."""
+
+import re
+import uuid
 
 from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequired
@@ -6,9 +9,76 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
+from dynamote.logging import request_id, request_user
+from dynamote.views import health
+
+# Scripts, styles and connections only from Dynamote's own origin: no inline code at all.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class HealthCheckMiddleware:
+    """Answers /api/health before host checks and HTTPS redirects: probes use the pod IP."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/api/health" and request.method == "GET":
+            return health(request)
+        return self.get_response(request)
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (X-Request-ID when sane) for logs and the response."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex[:16]
+        id_token = request_id.set(rid)
+        user_token = request_user.set("-")
+        try:
+            response = self.get_response(request)
+        finally:
+            request_id.reset(id_token)
+            request_user.reset(user_token)
+        response["X-Request-ID"] = rid
+        return response
+
+
+class ContentSecurityPolicyMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
 
 class LoginRequiredMiddleware(BaseLoginRequired):
     """Every page needs a login; the JSON API answers 401 instead of redirecting."""
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if request.user.is_authenticated:
+            request_user.set(request.user.get_username())
+        return super().process_view(request, view_func, view_args, view_kwargs)
 
     def handle_no_permission(self, request: HttpRequest, view_func) -> HttpResponse:
         if request.path.startswith("/api/"):

@@ -53,7 +53,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "dynamote.middleware.RequestContextMiddleware",
+    "dynamote.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "dynamote.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,10 +181,23 @@ if DYNAMOTE_NAMESPACES and DYNAMOTE_DEFAULT_NAMESPACE not in DYNAMOTE_NAMESPACES
 # The Dynamo release whose runtime images new deployments use by default.
 DYNAMOTE_DYNAMO_VERSION = env_str("DYNAMOTE_DYNAMO_VERSION", "1.5.0")
 
+# One line per event: time, level, logger, request id, user, then the event.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"line": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "filters": {"request": {"()": "dynamote.logging.RequestContextFilter"}},
+    "formatters": {
+        "line": {
+            "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s "
+            "user=%(user)s %(message)s"
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "line",
+            "filters": ["request"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("DYNAMOTE_LOG_LEVEL", "INFO")},
 }
