@@ -32,7 +32,6 @@ from deployments.engines import (
     ROUTER_MODES,
     EngineFacts,
 )
-from sandbox.schema import load_crd, served_versions, validate, version_schema
 
 __all__ = [
     "API_VERSIONS",
@@ -847,11 +846,15 @@ def render_yaml(manifest: dict) -> str:
 @lru_cache(maxsize=1)
 def compact_crd() -> dict:
     """The project's compact DynamoGraphDeployment CRD (the one the sandbox installs)."""
+    from sandbox.schema import load_crd  # the sandbox package is loaded only when needed
+
     return load_crd(_COMPACT_CRD)
 
 
 def schema_errors(manifest: dict, crd: dict) -> dict[str, list[str]]:
     """Where the manifest breaks the CRD's schema for its apiVersion, keyed by config field."""
+    from sandbox.schema import served_versions, validate, version_schema
+
     version = str(manifest.get("apiVersion", "")).rpartition("/")[2]
     served = served_versions(crd)
     if version not in served:
