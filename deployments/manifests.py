@@ -890,10 +890,9 @@ def config_field_for_path(path: str, manifest: dict | None = None) -> str:
     path = (path or "").strip().lstrip(".")
     if path == "apiVersion":
         return "apiVersion"
-    if path.startswith("metadata.name"):
-        return "name"
-    if path.startswith("metadata.namespace"):
-        return "namespace"
+    match = re.match(r"^metadata\.(name|namespace)$", path)
+    if match:
+        return match.group(1)
     if path.startswith("spec.backendFramework"):
         return "engine"
     if re.match(r"^spec\.envs?(\[|\.|$)", path):
