@@ -1,5 +1,6 @@
 """`manage.py start`: migrate, make sure someone can log in, and serve Dynamote."""
 
+import os
 import secrets
 
 from django.conf import settings
@@ -19,9 +20,32 @@ class Command(BaseCommand):
     def handle(self, *args, addrport: str, **options):
         call_command("migrate", interactive=False, verbosity=0)
         login_hint = self._ensure_demo_account()
+        if settings.DYNAMOTE_SANDBOX:
+            self._start_sandbox()
         self.stdout.write(self.style.SUCCESS(f"Dynamote: http://{addrport}/"))
         self.stdout.write(login_hint)
+        # No autoreloader: the sandbox cluster lives in this process.
         call_command("runserver", addrport, use_reloader=False)
+
+    def _start_sandbox(self) -> None:
+        """Starts the built-in sandbox cluster and points Dynamote at it."""
+        from sandbox import SandboxCluster
+
+        kubeconfig = settings.VAR_DIR / "sandbox" / "kubeconfig"
+        speed = float(os.environ.get("DYNAMOTE_SANDBOX_SPEED") or 1)
+        try:
+            sandbox = SandboxCluster(port=8001, speed=speed, kubeconfig_path=kubeconfig).start()
+        except OSError:  # port 8001 taken: any free port will do
+            sandbox = SandboxCluster(port=0, speed=speed, kubeconfig_path=kubeconfig).start()
+        settings.DYNAMOTE_KUBECONFIG = str(kubeconfig)
+        settings.DYNAMOTE_KUBE_CONTEXT = ""
+        self.stdout.write(
+            self.style.WARNING(
+                f"No cluster configured: using the sandbox cluster at {sandbox.url} "
+                "(simulated GPUs; its state is lost when Dynamote stops)."
+            )
+        )
+        self.stdout.write(f"  kubectl --kubeconfig {kubeconfig} get dgd -A")
 
     def _ensure_demo_account(self) -> str:
         """Creates the demo account on a fresh database; returns how to log in."""
