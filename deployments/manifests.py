@@ -476,10 +476,16 @@ def _check(config: DeploymentConfig, model: ModelFacts) -> dict[str, list[str]]:
 
     modes = ROUTER_MODES[config.api_version]
     if config.router_mode not in modes:
+        known = any(config.router_mode in listed for listed in ROUTER_MODES.values())
         add(
             "routerMode",
-            f"Router mode {config.router_mode!r} is not available with {config.api_version} "
-            f"(Dynamo {DYNAMO_RELEASES[config.api_version]}); choose one of {', '.join(modes)}.",
+            (
+                f"Router mode {config.router_mode!r} is not available with {config.api_version} "
+                f"(Dynamo {DYNAMO_RELEASES[config.api_version]})"
+                if known
+                else f"Dynamo has no router mode {config.router_mode!r}"
+            )
+            + f"; choose one of {', '.join(modes)}.",
         )
 
     if config.served_model_name is not None and (
