@@ -18,7 +18,9 @@ def _filters(request: HttpRequest) -> tuple[str, list[str]]:
 def index(request: HttpRequest) -> TemplateResponse:
     """The catalog page; HTMX requests get only the results partial."""
     query, engines = _filters(request)
-    template = "catalog/index.html#results" if request.htmx else "catalog/index.html"
+    # A history restore (back button, snapshot not cached) swaps the whole page in.
+    partial = request.htmx and not request.htmx.history_restore_request
+    template = "catalog/index.html#results" if partial else "catalog/index.html"
     return TemplateResponse(
         request,
         template,
