@@ -1,11 +1,14 @@
 # Dynamote: one entry point per task (scripts/dev.sh does the work, so it also runs without make).
-.PHONY: run test css css-check format e2e
+.PHONY: run test test-postgres css css-check format e2e
 
 run: ## Start Dynamote on http://127.0.0.1:8000 (the sandbox cluster when no kubeconfig is found)
 	@sh scripts/dev.sh run
 
 test: ## Every check CI runs
 	@sh scripts/dev.sh test
+
+test-postgres: ## The database tests against a throwaway PostgreSQL (installs it when missing)
+	@sh scripts/dev.sh test-postgres
 
 css: ## Rebuild static/css/dynamote.css
 	@sh scripts/dev.sh css

@@ -2,6 +2,7 @@
 # Dynamote's tasks; `make <task>` calls this, and it works where make is missing.
 #   run         install what is missing, migrate, seed, start on http://127.0.0.1:8000
 #   test        every check CI runs: lint, format, Django checks, pytest (E2E included), CSS
+#   test-postgres  the database tests against a throwaway PostgreSQL on loopback
 #   css         rebuild static/css/dynamote.css with the Tailwind CLI (Node.js)
 #   css-check   fail when the committed CSS is stale
 set -eu
@@ -26,6 +27,10 @@ case "${1:-}" in
     $RUN python manage.py makemigrations --check --dry-run
     $RUN pytest
     $RUN python scripts/check_css.py
+    ;;
+  test-postgres)
+    sync
+    DATABASE_URL=$(sh scripts/start-postgres.sh) $RUN pytest --ignore=tests/e2e --ignore=tests/ship
     ;;
   css)
     [ -x node_modules/.bin/tailwindcss ] || npm ci --no-audit --no-fund --silent
