@@ -51,6 +51,22 @@
     }
   }
 
+  // A history snapshot holds form fields as the server rendered them, not as they were
+  // when the snapshot was taken; set the fields of URL-carrying forms from the URL.
+  function syncFormsWithUrl() {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[hx-push-url]").forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!field.name || field.type === "hidden" || field.type === "submit") return;
+        if (field.type === "checkbox" || field.type === "radio") {
+          field.checked = params.getAll(field.name).indexOf(field.value) !== -1;
+        } else if ("value" in field) {
+          field.value = params.get(field.name) || "";
+        }
+      });
+    });
+  }
+
   document.addEventListener("click", function (event) {
     var el = event.target.closest("[data-menu-button], [data-sidebar-backdrop], [data-dismiss-toast], [data-copy]");
     if (!el) return;
@@ -71,4 +87,5 @@
 
   document.addEventListener("DOMContentLoaded", function () { scheduleToasts(); });
   document.addEventListener("htmx:afterSettle", function () { scheduleToasts(); });
+  document.addEventListener("htmx:historyRestore", syncFormsWithUrl);
 })();
