@@ -659,6 +659,12 @@ class Api:
         if not isinstance(obj, dict):
             raise ApiError(400, "the body of the request must be a JSON object", {})
         expected = f"{info.group}/{info.version}" if info.group else info.version
+        if not info.group:
+            # Built-in types default apiVersion and kind from the URL; custom resources do not.
+            obj.setdefault("apiVersion", expected)
+            obj.setdefault("kind", resource.kind)
+            obj["apiVersion"] = obj["apiVersion"] or expected
+            obj["kind"] = obj["kind"] or resource.kind
         if obj.get("apiVersion") != expected or obj.get("kind") != resource.kind:
             raise ApiError(
                 400,

@@ -53,7 +53,8 @@ class FieldError:
 def load_crd(path: str | Path) -> dict:
     """Read a CustomResourceDefinition from a YAML file (the first CRD document in it)."""
     with open(path, encoding="utf-8") as handle:
-        for doc in yaml.safe_load_all(handle):
+        # The real CRDs are 20k-line files: the C loader reads them ten times faster.
+        for doc in yaml.load_all(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
                 return doc
     raise ValueError(f"{path}: no CustomResourceDefinition document")

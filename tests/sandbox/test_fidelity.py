@@ -1,0 +1,98 @@
+"""Every upstream example is accepted by the sandbox with the real CRD, and refused when broken."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from tests.fixtures.sandbox import sandbox_api_client
+
+from .manifests import GROUP, PLURAL
+
+RELEASES = {"v1alpha1": "dynamo-0.6.1", "v1beta1": "dynamo-1.5.0"}
+
+
+def _first_worker(example: dict) -> str:
+    """The path of the first worker-ish component, as the apiserver names it."""
+    spec = example["spec"]
+    if "components" in spec:
+        index = next(i for i, c in enumerate(spec["components"]) if c.get("type") != "frontend")
+        return f"spec.components[{index}]"
+    name = next(n for n, s in spec["services"].items() if s.get("componentType") != "frontend")
+    return f"spec.services.{name}"
+
+
+def _breakages(example: dict) -> list[tuple[str, dict, str]]:
+    """(what, broken manifest, expected field path) for one field broken at a time."""
+    base = _first_worker(example)
+    broken = []
+    for what, field, value in (
+        ("wrong type", "replicas", "one"),
+        ("unknown field", "replica", 1),
+        ("bad enum", "type" if "components" in example["spec"] else None, "gpu-worker"),
+    ):
+        manifest = copy.deepcopy(example)
+        if field is None:  # v1alpha1 has no enum on the service; break backendFramework instead
+            manifest["spec"]["backendFramework"] = value
+            broken.append((what, manifest, "spec.backendFramework"))
+            continue
+        target = _resolve(manifest, base)
+        target[field] = value
+        broken.append((what, manifest, f"{base}.{field}"))
+    return broken
+
+
+def _resolve(manifest: dict, path: str) -> dict:
+    node: object = manifest
+    for part in path.replace("[", ".[").split("."):
+        if part.startswith("["):
+            node = node[int(part[1:-1])]
+        else:
+            node = node[part]
+    return node
+
+
+def _examples(shared: Path) -> list[tuple[str, Path]]:
+    return [
+        (version, path)
+        for version in RELEASES
+        for path in sorted((shared / "examples" / version).glob("*.yaml"))
+    ]
+
+
+@pytest.fixture
+def real_crd_sandboxes(make_sandbox, shared_dynamo: Path):
+    """One sandbox per Dynamo release, each with that release's real CRD installed."""
+    return {
+        version: make_sandbox(
+            crds=[shared_dynamo / "crds" / release / "nvidia.com_dynamographdeployments.yaml"]
+        )
+        for version, release in RELEASES.items()
+    }
+
+
+def test_every_upstream_example_is_accepted_and_refused_when_broken(
+    real_crd_sandboxes, shared_dynamo: Path
+):
+    examples = _examples(shared_dynamo)
+    assert len(examples) >= 9
+    for version, path in examples:
+        sandbox = real_crd_sandboxes[version]
+        api = client.CustomObjectsApi(sandbox_api_client(sandbox))
+        example = yaml.safe_load(path.read_text())
+        created = api.create_namespaced_custom_object(GROUP, version, "default", PLURAL, example)
+        assert created["metadata"]["name"] == example["metadata"]["name"], path.name
+        for what, manifest, field in _breakages(example):
+            manifest["metadata"]["name"] += "-broken"
+            with pytest.raises(ApiException) as raised:
+                api.create_namespaced_custom_object(GROUP, version, "default", PLURAL, manifest)
+            status = json.loads(raised.value.body)
+            assert raised.value.status == 422, (path.name, what)
+            causes = [c["field"] for c in status["details"]["causes"]]
+            assert causes == [field], (path.name, what, causes)
