@@ -335,6 +335,9 @@ class Api:
                     response = self._discovery(path)
                 else:
                     response = self._serve(info, query, headers, body)
+                    if info.verb not in ("get", "list"):
+                        # The operator and kubelet react to writes at once, as their watches do.
+                        self.sim.reconcile(self.clock.now())
         except ApiError as err:
             response = Response(
                 err.code, status_body(err.code, err.reason, err.message, err.details)

@@ -51,10 +51,7 @@ def _breakages(example: dict) -> list[tuple[str, dict, str]]:
 def _resolve(manifest: dict, path: str) -> dict:
     node: object = manifest
     for part in path.replace("[", ".[").split("."):
-        if part.startswith("["):
-            node = node[int(part[1:-1])]
-        else:
-            node = node[part]
+        node = node[int(part[1:-1])] if part.startswith("[") else node[part]
     return node
 
 
