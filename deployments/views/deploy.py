@@ -1,21 +1,301 @@
-"""The deploy form (placeholder until the deploy page lands)."""
+"""The deploy form: pick an engine and sizes, watch the manifest and GPU fit, create the DGD."""
 
-from django.http import HttpRequest, JsonResponse
+from __future__ import annotations
+
+import json
+import secrets
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from catalog.selectors import catalog_get
+from catalog.selectors import catalog_get, catalog_search
+from deployments import cluster
+from deployments.forms import DeploymentForm, initial_from_config
+from deployments.manifests import (
+    ConfigError,
+    ModelFacts,
+    build_manifest,
+    config_field_for_path,
+    default_image_tag,
+    parse_config,
+    render_yaml,
+    schema_errors,
+)
+from deployments.models import DeploymentSubmission, Outcome
+from deployments.services import (
+    ClusterSession,
+    DeploymentFailed,
+    deploy_target,
+    deployment_create,
+    deployment_dry_run,
+    free_name,
+    gpu_fit,
+    secret_check,
+)
+
+# Query parameters that are not form values, kept out of download links.
+_NOT_CONFIG = ("csrfmiddlewaretoken", "idempotency_key", "format", "from")
 
 
-@require_GET
-def new(request: HttpRequest) -> TemplateResponse:
-    """The deploy form (coming soon); names the chosen model."""
-    model = catalog_get(slug=request.GET.get("model", ""))
-    return TemplateResponse(
-        request, "deployments/coming_soon.html", {"title": "Deploy a model", "model": model}
+def detail_url(*, namespace: str, name: str) -> str:
+    """The deployment's page, or the deployments list until that page exists."""
+    try:
+        return reverse("deployments:detail", args=[namespace, name])
+    except NoReverseMatch:
+        return reverse("deployments:index")
+
+
+@require_http_methods(["GET", "POST"])
+def new(request: HttpRequest) -> HttpResponse:
+    """The deploy form; HTMX GETs get the live preview, a POST creates the deployment."""
+    slug = request.POST.get("model") or request.GET.get("model", "")
+    model = catalog_get(slug=slug) if slug else None
+    if model is None:
+        return TemplateResponse(
+            request,
+            "deployments/new.html",
+            {"models": catalog_search(), "unknown_model": slug},
+            status=404 if slug else 200,
+        )
+    facts = ModelFacts.from_catalog(model)
+    session = ClusterSession()
+    target = deploy_target(session=session)
+    form_kwargs = {
+        "model": facts,
+        "target": target,
+        "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
+        "allowed_namespaces": settings.DYNAMOTE_NAMESPACES,
+    }
+    if request.method == "POST":
+        return _submit(request, model=model, session=session, form_kwargs=form_kwargs)
+
+    source = _source_submission(request, slug=model.slug)
+    bound = "engine" in request.GET
+    if bound:
+        data = request.GET
+    else:
+        initial = initial_from_config(source.config) if source else {}
+        data = _as_data(DeploymentForm(initial=initial, **form_kwargs))
+    form = DeploymentForm(data, **form_kwargs)
+    valid = form.is_valid()
+    if request.GET.get("format") == "yaml" and valid:
+        response = HttpResponse(render_yaml(form.manifest), content_type="application/yaml")
+        response["Content-Disposition"] = f'attachment; filename="{form.config.name}.yaml"'
+        return response
+    context = _context(request, model=model, form=form, session=session, data=data)
+    context["source"] = source
+    partial = request.htmx and bound and not request.htmx.boosted
+    template = "deployments/new.html#live" if partial else "deployments/new.html"
+    return TemplateResponse(request, template, {**context, "oob": partial})
+
+
+def _submit(request: HttpRequest, *, model, session: ClusterSession, form_kwargs) -> HttpResponse:
+    """Validates, records, dry-runs and creates; a failure re-renders the filled form."""
+    key = request.POST.get("idempotency_key", "")
+    data = request.POST.copy()
+    # The re-rendered form is a new submission: a retry must not replay this one's outcome.
+    data["idempotency_key"] = secrets.token_urlsafe(24)
+    form = DeploymentForm(data, **form_kwargs)
+    failed = None
+    if form.is_valid():
+        config = form.config
+        try:
+            submission = deployment_create(
+                user=request.user,
+                config=config,
+                manifest=form.manifest,
+                idempotency_key=key,
+                session=session,
+            )
+        except DeploymentFailed as failure:
+            failed = failure.submission
+            _explain_failure(form, failure, session=session)
+            messages.error(request, f"Deployment {config.name} was not created: {failed.message}")
+        else:
+            if getattr(submission, "replayed", False) and submission.outcome == Outcome.PENDING:
+                messages.info(request, f"Deployment {submission.name} is already being created.")
+            else:
+                messages.success(request, f"Deployment {submission.name} created")
+            url = detail_url(namespace=submission.namespace, name=submission.name)
+            return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    context = _context(request, model=model, form=form, session=session, data=data)
+    context["failed_submission"] = failed
+    template = "deployments/new.html#deploy" if request.htmx else "deployments/new.html"
+    return TemplateResponse(request, template, context)
+
+
+def _explain_failure(form: DeploymentForm, failure: DeploymentFailed, *, session) -> None:
+    """Puts what the cluster said next to the fields it concerns."""
+    error = failure.error
+    config = form.config
+    if isinstance(error, cluster.Invalid):
+        errors: dict[str, list[str]] = {}
+        for cause in error.causes:
+            field = config_field_for_path(cause.field, form.manifest)
+            text = f"{cause.field}: {cause.message}" if field == "__all__" else cause.message
+            errors.setdefault(field, []).append(text)
+        form.add_config_errors(errors or {"__all__": [error.message]})
+    elif isinstance(error, cluster.Conflict):
+        suggestion = None
+        if session.down is None:
+            suggestion = free_name(
+                namespace=config.namespace, name=config.name, engine=config.engine, mode=config.mode
+            )
+        hint = f" Try {suggestion}." if suggestion else " Choose another name."
+        form.add_error(
+            "name", f"A deployment named {config.name} already exists in {config.namespace}.{hint}"
+        )
+        form.name_suggestion = suggestion
+    else:
+        form.add_error(None, failure.submission.message)
+
+
+def _context(request, *, model, form: DeploymentForm, session: ClusterSession, data) -> dict:
+    """The page's context: the form, and the preview, GPU fit and secret check beside it."""
+    # A form the cluster refused still shows the manifest it tried.
+    valid = form.config is not None and form.manifest is not None
+    config = form.config
+    facts = form.facts
+    namespace = str(data.get("namespace") or form.default_namespace)
+    secret_name = str(data.get("hf_token_secret") or "").strip()
+    query = QueryDict(mutable=True)
+    for key in data:
+        if key not in _NOT_CONFIG:
+            query.setlist(key, data.getlist(key) if hasattr(data, "getlist") else [data[key]])
+    query["format"] = "yaml"
+    return {
+        "model": model,
+        "form": form,
+        "target": form.target,
+        "valid": valid,
+        "config": config,
+        "yaml": render_yaml(form.manifest) if valid else "",
+        "download_query": query.urlencode(),
+        "fit": gpu_fit(session=session, config=config, model=facts) if valid else None,
+        "secret": secret_check(
+            session=session,
+            namespace=namespace,
+            name=secret_name,
+            gated=model.gated,
+            model_name=model.name,
+        ),
+        "cluster_down": session.down,
+    }
+
+
+def _as_data(form: DeploymentForm) -> dict:
+    """An unbound form's initial values as submitted data, to preview the defaults."""
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, bool):
+            if value:
+                data[name] = "on"
+        elif value is not None:
+            data[name] = str(value)
+    return data
+
+
+def _source_submission(request: HttpRequest, *, slug: str) -> DeploymentSubmission | None:
+    """A stored submission to start from (`?from=<id>`), to retry it."""
+    raw = request.GET.get("from", "")
+    if not raw.isdigit():
+        return None
+    return DeploymentSubmission.objects.filter(pk=int(raw), model_slug=slug).first()
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+_STATUS = {
+    cluster.Forbidden: 403,
+    cluster.Conflict: 409,
+    cluster.Unreachable: 503,
+    cluster.DynamoNotInstalled: 503,
+}
+
+
+@require_POST
+def api_create(request: HttpRequest) -> JsonResponse:
+    """POST /api/deployments: create a DGD from a camelCase config; ?dryRun=true only checks."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"errors": {"__all__": ["Send the config as a JSON object."]}}, 400)
+    if not isinstance(body, dict):
+        return JsonResponse({"errors": {"__all__": ["Send the config as a JSON object."]}}, 400)
+    model = catalog_get(slug=str(body.get("modelId") or ""))
+    if model is None:
+        return JsonResponse(
+            {"errors": {"modelId": ["Give the id of a published catalog model."]}}, status=400
+        )
+    facts = ModelFacts.from_catalog(model)
+    session = ClusterSession()
+    target = deploy_target(session=session)
+    try:
+        config = parse_config(
+            body,
+            model=facts,
+            api_version=target.api_version,
+            default_namespace=settings.DYNAMOTE_DEFAULT_NAMESPACE,
+        )
+    except ConfigError as exc:
+        return JsonResponse({"errors": exc.errors}, status=400)
+    if settings.DYNAMOTE_NAMESPACES and config.namespace not in settings.DYNAMOTE_NAMESPACES:
+        allowed = ", ".join(settings.DYNAMOTE_NAMESPACES)
+        return JsonResponse({"errors": {"namespace": [f"Choose one of {allowed}."]}}, status=400)
+    tag = default_image_tag(config.api_version, settings.DYNAMOTE_DYNAMO_VERSION)
+    manifest = build_manifest(config, facts, image_tag=tag)
+    errors = schema_errors(manifest, target.crd)
+    if errors:
+        return JsonResponse({"errors": errors}, status=400)
+
+    if request.GET.get("dryRun", "").lower() in ("true", "1", "all"):
+        try:
+            session.call(deployment_dry_run, manifest=manifest)
+        except cluster.ClusterError as exc:
+            return _api_error(exc, manifest)
+        return JsonResponse({"dryRun": True, "manifest": manifest, "yaml": render_yaml(manifest)})
+
+    try:
+        submission = deployment_create(
+            user=request.user,
+            config=config,
+            manifest=manifest,
+            idempotency_key=request.headers.get("Idempotency-Key", ""),
+            session=session,
+        )
+    except DeploymentFailed as failure:
+        if failure.error is None:
+            first = failure.submission.message
+            message = f"This Idempotency-Key was used before and failed: {first}"
+            return JsonResponse({"error": message, "submission": failure.submission.pk}, status=409)
+        return _api_error(failure.error, manifest)
+    created = getattr(submission, "created_object", None)
+    return JsonResponse(
+        {
+            "deployment": created or submission.manifest,
+            "submission": submission.pk,
+            "url": detail_url(namespace=submission.namespace, name=submission.name),
+        },
+        status=201 if created is not None else 200,
     )
 
 
-def api_create(request: HttpRequest) -> JsonResponse:
-    """POST /api/deployments (coming soon)."""
-    return JsonResponse({"error": "Not implemented yet."}, status=501)
+def _api_error(error: cluster.ClusterError, manifest: dict) -> JsonResponse:
+    if isinstance(error, cluster.Invalid):
+        errors: dict[str, list[str]] = {}
+        for cause in error.causes:
+            field = config_field_for_path(cause.field, manifest)
+            errors.setdefault(field, []).append(f"{cause.field}: {cause.message}")
+        return JsonResponse({"error": error.message, "errors": errors}, status=400)
+    body = {"error": error.message}
+    if isinstance(error, cluster.Conflict):
+        meta = manifest["metadata"]
+        body["error"] = f"A deployment named {meta['name']} already exists in {meta['namespace']}."
+    return JsonResponse(body, status=_STATUS.get(type(error), 502))

@@ -1,0 +1,415 @@
+"""The deploy form: what a person chooses, checked by the config layer and the CRD schema."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from pydantic.alias_generators import to_snake
+
+from deployments.manifests import (
+    DEFAULT_HF_TOKEN_SECRET,
+    ENGINES,
+    MAX_REPLICAS,
+    MODES,
+    ROUTER_MODES,
+    TP_SIZES,
+    ConfigError,
+    DeploymentConfig,
+    ModelFacts,
+    build_manifest,
+    default_image_tag,
+    default_name,
+    parse_config,
+    schema_errors,
+)
+from deployments.services import Target
+
+INPUT = (
+    "w-full rounded-lg border border-zinc-700 bg-zinc-950 px-3 py-2 text-sm text-zinc-100 "
+    "placeholder:text-zinc-600 focus:border-nvidia focus:outline-none focus:ring-2 "
+    "focus:ring-nvidia/40 aria-invalid:border-red-500"
+)
+CHECKBOX = "size-4 rounded border-zinc-600 bg-zinc-950 accent-[#76B900]"
+
+ENGINE_BLURBS = {
+    "vllm": "PagedAttention, the widest model support.",
+    "sglang": "RadixAttention prefix cache, fast structured output.",
+    "trtllm": "NVIDIA's compiled kernels, highest throughput on NVIDIA GPUs.",
+}
+
+# Fields that only make sense in disaggregated mode, and the advanced section's fields.
+ROLE_FIELDS = (
+    "prefill_replicas",
+    "prefill_tensor_parallel_size",
+    "decode_replicas",
+    "decode_tensor_parallel_size",
+)
+ADVANCED_FIELDS = (
+    "served_model_name",
+    "context_length",
+    "enforce_eager",
+    "enable_prefix_caching",
+    "trust_remote_code",
+    "engine_args",
+    "image",
+    "cpu",
+    "memory",
+)
+
+
+class EngineCards(forms.RadioSelect):
+    """Engines as radio cards; engines the model does not run on are disabled with the reason."""
+
+    template_name = "django/forms/widgets/engine_cards.html"
+    option_template_name = "django/forms/widgets/engine_card.html"
+
+    def __init__(self, *args, reasons: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reasons = reasons or {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        reason = self.reasons.get(str(value), "")
+        option["reason"] = reason
+        option["blurb"] = ENGINE_BLURBS.get(str(value), "")
+        if reason:
+            option["attrs"]["disabled"] = True
+            option["attrs"]["aria-describedby"] = f"{option['attrs'].get('id', '')}_reason"
+        return option
+
+
+class ChoiceCards(forms.RadioSelect):
+    """A short list of choices as side-by-side cards."""
+
+    template_name = "django/forms/widgets/choice_cards.html"
+    option_template_name = "django/forms/widgets/choice_card.html"
+
+
+def _number(minimum: int, maximum: int) -> forms.NumberInput:
+    return forms.NumberInput(attrs={"min": minimum, "max": maximum, "class": INPUT})
+
+
+def _tp_choices() -> list[tuple[int, str]]:
+    return [(tp, f"{tp} GPU{'' if tp == 1 else 's'}") for tp in TP_SIZES]
+
+
+class DeploymentForm(forms.Form):
+    """Deploy one catalog model; `clean` leaves the parsed config and the manifest behind."""
+
+    # Numbers and choices are checked by the config layer, so every message reads the same
+    # whether it comes from this form, the JSON API or the command line.
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False)
+    model = forms.CharField(widget=forms.HiddenInput)
+    engine = forms.ChoiceField(choices=[(key, facts.label) for key, facts in ENGINES.items()])
+    name = forms.CharField(
+        required=False,
+        max_length=63,
+        help_text="Lowercase letters, digits and hyphens; also the prefix of its pods.",
+        widget=forms.TextInput(
+            attrs={"class": INPUT + " font-mono", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    namespace = forms.CharField(max_length=63)
+    mode = forms.ChoiceField(
+        choices=list(MODES.items()),
+        initial="aggregated",
+        widget=ChoiceCards,
+    )
+    replicas = forms.IntegerField(initial=1, label="Replicas", widget=_number(1, MAX_REPLICAS))
+    tensor_parallel_size = forms.TypedChoiceField(
+        coerce=int,
+        choices=_tp_choices(),
+        label="GPUs per worker (TP)",
+        widget=forms.Select(attrs={"class": INPUT}),
+    )
+    prefill_replicas = forms.IntegerField(
+        required=False, label="Prefill replicas", widget=_number(1, MAX_REPLICAS)
+    )
+    prefill_tensor_parallel_size = forms.TypedChoiceField(
+        coerce=int,
+        choices=_tp_choices(),
+        required=False,
+        label="Prefill GPUs per worker (TP)",
+        widget=forms.Select(attrs={"class": INPUT}),
+    )
+    decode_replicas = forms.IntegerField(
+        required=False, label="Decode replicas", widget=_number(1, MAX_REPLICAS)
+    )
+    decode_tensor_parallel_size = forms.TypedChoiceField(
+        coerce=int,
+        choices=_tp_choices(),
+        required=False,
+        label="Decode GPUs per worker (TP)",
+        widget=forms.Select(attrs={"class": INPUT}),
+    )
+    router_mode = forms.ChoiceField(
+        label="Router mode", widget=forms.Select(attrs={"class": INPUT})
+    )
+    hf_token_secret = forms.CharField(
+        label="Hugging Face token secret",
+        initial=DEFAULT_HF_TOKEN_SECRET,
+        max_length=253,
+        help_text="A Secret in the namespace with the key HF_TOKEN; mounted into every worker.",
+        widget=forms.TextInput(attrs={"class": INPUT + " font-mono", "autocomplete": "off"}),
+    )
+    served_model_name = forms.CharField(
+        required=False,
+        label="Served model name",
+        help_text="The name clients put in the API's model field; the Hugging Face id by default.",
+        widget=forms.TextInput(attrs={"class": INPUT + " font-mono", "autocomplete": "off"}),
+    )
+    context_length = forms.IntegerField(
+        required=False,
+        label="Context length (tokens)",
+        widget=forms.NumberInput(attrs={"class": INPUT, "min": 1}),
+    )
+    enforce_eager = forms.BooleanField(
+        required=False,
+        label="Enforce eager (no CUDA graphs)",
+        widget=forms.CheckboxInput(attrs={"class": CHECKBOX}),
+    )
+    enable_prefix_caching = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Prefix caching",
+        widget=forms.CheckboxInput(attrs={"class": CHECKBOX}),
+    )
+    trust_remote_code = forms.BooleanField(
+        required=False,
+        label="Trust remote code",
+        widget=forms.CheckboxInput(attrs={"class": CHECKBOX}),
+    )
+    engine_args = forms.CharField(
+        required=False,
+        label="Extra engine arguments",
+        help_text="Split like a shell line, e.g. --max-num-seqs 64 --kv-cache-dtype fp8.",
+        widget=forms.TextInput(
+            attrs={"class": INPUT + " font-mono", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    image = forms.CharField(
+        required=False,
+        label="Runtime image",
+        widget=forms.TextInput(attrs={"class": INPUT + " font-mono", "autocomplete": "off"}),
+    )
+    cpu = forms.CharField(
+        required=False,
+        label="CPU request",
+        widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "e.g. 8"}),
+    )
+    memory = forms.CharField(
+        required=False,
+        label="Memory request",
+        widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "e.g. 32Gi"}),
+    )
+
+    def __init__(
+        self,
+        data=None,
+        *,
+        model: ModelFacts,
+        target: Target,
+        default_namespace: str,
+        allowed_namespaces: list[str] | None = None,
+        **kwargs,
+    ):
+        super().__init__(data, **kwargs)
+        self.facts = model
+        self.target = target
+        self.default_namespace = default_namespace
+        self.config: DeploymentConfig | None = None
+        self.manifest: dict | None = None
+
+        supported = [engine for engine in ENGINES if engine in model.supported_engines]
+        first = supported[0] if supported else "vllm"
+        self.fields["engine"].widget = EngineCards(
+            reasons={
+                key: f"{model.name or model.slug} does not run on {facts.label}."
+                for key, facts in ENGINES.items()
+                if key not in model.supported_engines
+            }
+        )
+        self.fields["engine"].initial = first
+        self.fields["model"].initial = model.slug
+        self.fields["idempotency_key"].initial = secrets.token_urlsafe(24)
+        self.fields["name"].initial = default_name(model, first)
+        self.fields["name"].widget.attrs["data-generated-names"] = json.dumps(self.default_names())
+        self.fields["tensor_parallel_size"].initial = model.default_tp
+        self.fields["context_length"].widget.attrs["max"] = model.context_length
+        self.fields["context_length"].widget.attrs["placeholder"] = f"{model.context_length}"
+        self.fields[
+            "context_length"
+        ].help_text = f"At most {model.context_length:,}; the model's full context by default."
+        self.fields["image"].widget.attrs["placeholder"] = ENGINES[first].image(
+            default_image_tag(target.api_version)
+        )
+        modes = ROUTER_MODES[target.api_version]
+        self.fields["router_mode"].choices = [(mode, mode) for mode in modes]
+        self.fields["router_mode"].initial = modes[0]
+        self.fields["router_mode"].help_text = (
+            "How the frontend picks a worker; kv routes to the worker holding the prompt's "
+            "prefix in its KV cache."
+        )
+
+        namespaces = allowed_namespaces or target.namespaces
+        if namespaces:
+            choices = sorted(set(namespaces) | ({default_namespace} - {""}))
+            if allowed_namespaces:
+                choices = list(allowed_namespaces)
+            self.fields["namespace"] = forms.ChoiceField(
+                choices=[(ns, ns) for ns in choices],
+                widget=forms.Select(attrs={"class": INPUT}),
+            )
+        else:
+            self.fields["namespace"].widget = forms.TextInput(
+                attrs={"class": INPUT + " font-mono", "autocomplete": "off"}
+            )
+        self.fields["namespace"].initial = default_namespace
+        self.fields["namespace"].label = "Namespace"
+
+    # --- reading the form ---------------------------------------------------------------
+
+    def config_data(self) -> dict[str, Any]:
+        """The cleaned fields as the config layer's camelCase mapping."""
+        data = {}
+        cleaned = self.cleaned_data
+        disaggregated = cleaned.get("mode") == "disaggregated"
+        for name in self.fields:
+            if name in ("idempotency_key", "model"):
+                continue
+            if name in ROLE_FIELDS and not disaggregated:
+                continue
+            if name not in cleaned:
+                continue
+            data[_camel(name)] = cleaned[name]
+        data["modelId"] = self.facts.slug
+        return data
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        engine, name = cleaned.get("engine"), cleaned.get("name")
+        if name and engine and name in self.default_names().values():
+            # An untouched generated name follows the engine: qwen3-8b-vllm -> qwen3-8b-sglang.
+            cleaned["name"] = self.default_names()[engine]
+        try:
+            config = parse_config(
+                self.config_data(),
+                model=self.facts,
+                api_version=self.target.api_version,
+                default_namespace=self.default_namespace,
+            )
+        except ConfigError as exc:
+            self.add_config_errors(exc.errors)
+            return cleaned
+        manifest = build_manifest(config, self.facts, image_tag=self.image_tag(config))
+        errors = schema_errors(manifest, self.target.crd)
+        if errors:
+            self.add_config_errors(errors)
+            return cleaned
+        self.config, self.manifest = config, manifest
+        return cleaned
+
+    def image_tag(self, config: DeploymentConfig) -> str:
+        return default_image_tag(config.api_version, settings.DYNAMOTE_DYNAMO_VERSION)
+
+    def add_config_errors(self, errors: dict[str, list[str]]) -> None:
+        """Puts the config layer's (or the cluster's) messages next to the fields they name."""
+        for key, messages in errors.items():
+            name = _form_field(key)
+            for message in messages:
+                if name in self.fields and name not in ("model", "idempotency_key"):
+                    if message not in self.errors.get(name, []):
+                        self.add_error(name, message)
+                else:
+                    label = "" if key == "__all__" else f"{key}: "
+                    self.add_error(None, f"{label}{message}")
+
+    def default_names(self) -> dict[str, str]:
+        return {engine: default_name(self.facts, engine) for engine in ENGINES}
+
+    # --- for the template ---------------------------------------------------------------
+
+    @property
+    def disaggregated(self) -> bool:
+        return self._value("mode") == "disaggregated"
+
+    @property
+    def advanced_open(self) -> bool:
+        """Open the advanced section when it holds an error or a value other than the default."""
+        for name in ADVANCED_FIELDS:
+            if self.errors.get(name):
+                return True
+            value = self._value(name)
+            initial = self.fields[name].initial
+            if name == "enable_prefix_caching":
+                if value is not None and bool(value) != bool(initial):
+                    return True
+            elif value not in (None, "", False, initial):
+                return True
+        return False
+
+    def _value(self, name: str) -> Any:
+        return self[name].value()
+
+    def group(self, *names: str) -> list[forms.BoundField]:
+        return [self[name] for name in names]
+
+    @property
+    def basics(self) -> list[forms.BoundField]:
+        return self.group("name", "namespace")
+
+    @property
+    def aggregated_sizing(self) -> list[forms.BoundField]:
+        return self.group("replicas", "tensor_parallel_size")
+
+    @property
+    def prefill_sizing(self) -> list[forms.BoundField]:
+        return self.group("prefill_replicas", "prefill_tensor_parallel_size")
+
+    @property
+    def decode_sizing(self) -> list[forms.BoundField]:
+        return self.group("decode_replicas", "decode_tensor_parallel_size")
+
+    @property
+    def advanced_text(self) -> list[forms.BoundField]:
+        return self.group("served_model_name", "context_length", "engine_args", "image")
+
+    @property
+    def advanced_flags(self) -> list[forms.BoundField]:
+        return self.group("enforce_eager", "enable_prefix_caching", "trust_remote_code")
+
+    @property
+    def advanced_resources(self) -> list[forms.BoundField]:
+        return self.group("cpu", "memory")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _form_field(key: str) -> str:
+    if key == "__all__":
+        return "__all__"
+    if key == "modelId":
+        return "model"
+    return to_snake(key)
+
+
+def initial_from_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Form initial values from a stored (camelCase) config, e.g. to retry a submission."""
+    initial = {}
+    for key, value in config.items():
+        name = _form_field(key)
+        if name in DeploymentForm.base_fields and name not in ("model", "idempotency_key"):
+            if name == "engine_args" and isinstance(value, list):
+                value = shlex.join(value)
+            initial[name] = value
+    return initial
