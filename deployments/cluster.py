@@ -262,19 +262,23 @@ def _json(response) -> dict:
 
 def _raw_get(path: str, verb: str, resource: str, namespace: str = "", query=None) -> dict:
     api = _client().api
-    response = _call(
-        verb,
-        resource,
-        namespace,
-        api.call_api,
-        path,
+    request = api.param_serialize(
         "GET",
+        path,
         query_params=query or [],
         header_params={"Accept": "application/json"},
         auth_settings=["BearerToken"],
-        _preload_content=False,
     )
-    return _json(response[0])
+
+    def send(*, _request_timeout):
+        # The raw call does not raise for an error status as the generated methods do.
+        response = api.call_api(*request, _request_timeout=_request_timeout)
+        response.read()
+        if not 200 <= response.status <= 299:
+            raise ApiException.from_response(http_resp=response, body=None, data=None)
+        return response
+
+    return _json(_call(verb, resource, namespace, send))
 
 
 def _cached(name: str, ttl: float, load: Callable[[], Any]) -> Any:
@@ -514,3 +518,20 @@ def dgd_delete(*, namespace: str, name: str) -> dict:
         _preload_content=False,
     )
     return _json(response)
+
+
+# Dashboard
+
+
+def config_key() -> tuple:
+    """What identifies the configured cluster; caches keyed on it forget a replaced cluster."""
+    return _config_key()
+
+
+def namespace_events(*, namespace: str) -> list[dict]:
+    """Every event in a namespace in one call (callers filter by involved object)."""
+    api = k8s.CoreV1Api(_client().api)
+    response = _call(
+        "list", "events", namespace, api.list_namespaced_event, namespace, _preload_content=False
+    )
+    return _json(response).get("items", [])

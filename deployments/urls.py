@@ -8,4 +8,6 @@ urlpatterns = [
     path("new/", deploy.new, name="new"),
     # The dashboard and details.
     path("", dashboard.index, name="index"),
+    path("<str:namespace>/<str:name>/", dashboard.detail, name="detail"),
+    path("<str:namespace>/<str:name>/delete/", dashboard.delete, name="delete"),
 ]

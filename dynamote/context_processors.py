@@ -2,6 +2,13 @@
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
+
+
+def _cluster_status():
+    from deployments.selectors import cluster_status
+
+    return cluster_status()
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -9,4 +16,7 @@ def navigation(request: HttpRequest) -> dict:
     return {
         "nav_section": match.namespace if match else "",
         "sandbox_mode": settings.DYNAMOTE_SANDBOX,
+        # The header's cluster status: read only when a template shows it, from the
+        # shared 30 s cache, so partials and JSON never pay for it.
+        "cluster": SimpleLazyObject(_cluster_status),
     }

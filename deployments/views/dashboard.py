@@ -1,16 +1,340 @@
-"""The deployments dashboard (placeholder until the dashboard lands)."""
+"""The deployments dashboard, a deployment's details, and deleting one (pages and JSON)."""
 
-from django.http import HttpRequest, JsonResponse
+import json
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseStopPolling
+
+from deployments.cluster import ClusterError, NotFound
+from deployments.deletions import ConfirmationRequired, deletion_target, deployment_delete
+from deployments.selectors import (
+    SORTS,
+    Missing,
+    cluster_status,
+    deployment_get,
+    deployment_list,
+    deployment_list_ready,
+    namespace_choices,
+    pod_list,
+    valid_namespace,
+)
+
+
+def _poll_seconds() -> float:
+    return float(getattr(settings, "DYNAMOTE_POLL_SECONDS", 10))
+
+
+def _filters(request: HttpRequest) -> tuple[str, str, bool]:
+    namespace = request.GET.get("namespace", "").strip()
+    if namespace and not valid_namespace(namespace):
+        namespace = ""
+    sort = request.GET.get("sort", "name")
+    descending = sort.startswith("-")
+    sort = sort.lstrip("-")
+    if sort not in SORTS:
+        sort, descending = "name", False
+    return namespace, sort, descending
+
+
+def _sort_links(namespace: str, sort: str, descending: bool) -> dict[str, dict]:
+    """Per sortable column: the URL that sorts by it (toggling direction) and aria-sort."""
+    links = {}
+    for column in SORTS:
+        active = column == sort
+        flip = "" if (active and descending) else "-"
+        query = {"sort": f"{flip if active else ''}{column}"}
+        if namespace:
+            query["namespace"] = namespace
+        links[column] = {
+            "url": f"{reverse('deployments:index')}?{urlencode(query)}",
+            "aria": ("descending" if descending else "ascending") if active else "none",
+        }
+    return links
 
 
 @require_GET
-def index(request: HttpRequest) -> TemplateResponse:
-    """The deployments dashboard (coming soon)."""
-    return TemplateResponse(request, "deployments/coming_soon.html", {"title": "Deployments"})
+def index(request: HttpRequest) -> HttpResponse:
+    """The dashboard; HTMX requests get the table partial, or 204 when nothing changed."""
+    namespace, sort, descending = _filters(request)
+    query = {"sort": f"{'-' if descending else ''}{sort}"}
+    if namespace:
+        query["namespace"] = namespace
+    context = {
+        "namespace": namespace,
+        "sort": sort,
+        "descending": descending,
+        "sort_links": _sort_links(namespace, sort, descending),
+        "table_url": f"{reverse('deployments:index')}?{urlencode(query)}",
+        "poll_seconds": _poll_seconds(),
+    }
+    if (
+        not request.htmx
+        and not request.GET.get("wait")
+        and not deployment_list_ready(namespace=namespace or None)
+    ):
+        # First load with a cold cache: the page comes at once, the table follows.
+        context["skeleton"] = True
+        return TemplateResponse(
+            request,
+            "deployments/index.html",
+            {**context, "namespaces": _namespace_choices(namespace)},
+        )
+    listing = deployment_list(namespace=namespace or None, sort=sort, descending=descending)
+    if request.htmx and request.GET.get("fp") == listing.fingerprint:
+        return HttpResponse(status=204)
+    context["listing"] = listing
+    if request.htmx:
+        return TemplateResponse(request, "deployments/index.html#table", context)
+    context["namespaces"] = _namespace_choices(namespace)
+    return TemplateResponse(request, "deployments/index.html", context)
 
 
+def _namespace_choices(namespace: str) -> list[str]:
+    choices = namespace_choices()
+    if namespace and namespace not in choices:
+        choices = sorted([*choices, namespace])
+    return choices
+
+
+def _reach(detail) -> dict:
+    name, namespace = detail.name, detail.namespace
+    model = detail.summary.get("served_model_name") or "<model>"
+    body = json.dumps(
+        {
+            "model": model,
+            "messages": [{"role": "user", "content": "Hello! What can you do?"}],
+            "max_tokens": 128,
+        }
+    )
+    return {
+        "port_forward": f"kubectl port-forward svc/{name}-frontend 8000:8000 -n {namespace}",
+        "models": "curl http://localhost:8000/v1/models",
+        "chat": (
+            "curl http://localhost:8000/v1/chat/completions \\\n"
+            "  -H 'Content-Type: application/json' \\\n"
+            f"  -d '{body}'"
+        ),
+    }
+
+
+def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
+    context = {
+        "namespace": namespace,
+        "name": name,
+        "poll_seconds": _poll_seconds(),
+        "detail_url": reverse("deployments:detail", args=[namespace, name]),
+        "delete_url": reverse("deployments:delete", args=[namespace, name]),
+    }
+    try:
+        detail = deployment_get(namespace=namespace, name=name)
+    except Missing as exc:
+        context.update(missing=True, error_message=exc.message)
+        return context
+    except ClusterError as exc:
+        context.update(error=exc)
+        return context
+    context.update(detail=detail, reach=_reach(detail) if detail.dgd else None)
+    return context
+
+
+@require_GET
+def detail(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    """A deployment's configuration, status, pods, events and how to reach it."""
+    if not valid_namespace(namespace):
+        raise Http404("No such namespace.")
+    context = _detail_context(request, namespace, name)
+    detail = context.get("detail")
+    if request.htmx:
+        if detail is not None and request.GET.get("fp") == detail.fingerprint:
+            return HttpResponseStopPolling() if detail.settled else HttpResponse(status=204)
+        return TemplateResponse(request, "deployments/detail.html#live", context)
+    status = 404 if context.get("missing") else 200
+    return TemplateResponse(request, "deployments/detail.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def delete(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    """GET: the confirmation (a dialog for HTMX); POST: delete, with the name typed if Ready."""
+    if not valid_namespace(namespace):
+        raise Http404("No such namespace.")
+    origin = request.POST.get("from") or request.GET.get("from") or "detail"
+    context = {
+        "namespace": namespace,
+        "name": name,
+        "origin": origin,
+        "delete_url": reverse("deployments:delete", args=[namespace, name]),
+        "detail_url": reverse("deployments:detail", args=[namespace, name]),
+        "index_url": reverse("deployments:index"),
+    }
+    if request.method == "GET":
+        try:
+            target = deletion_target(namespace=namespace, name=name)
+        except NotFound:
+            messages.info(request, f'"{name}" is already gone.')
+            return _after_delete(request, context)
+        except ClusterError as exc:
+            messages.error(request, f"Cannot delete {name}: {exc.message}")
+            return _after_delete(request, context)
+        context["require_typing"] = target.ready
+        if request.htmx:
+            return TemplateResponse(request, "deployments/detail.html#confirm_delete", context)
+        return TemplateResponse(
+            request,
+            "deployments/detail.html",
+            {**_detail_context(request, namespace, name), **context, "confirming": True},
+        )
+    typed = request.POST.get("confirm", "")
+    try:
+        deployment_delete(user=request.user, namespace=namespace, name=name, confirmation=typed)
+    except ConfirmationRequired as exc:
+        return _confirm_again(request, context, str(exc))
+    except NotFound:
+        messages.info(request, f'"{name}" was already deleted.')
+        return _after_delete(request, context)
+    except ClusterError as exc:
+        messages.error(request, f"Deleting {name} failed: {exc.message}")
+        return _confirm_again(request, context, exc.message)
+    messages.success(request, f'Deleting "{name}" in namespace "{namespace}".')
+    return _after_delete(request, context)
+
+
+def _confirm_again(request: HttpRequest, context: dict, error: str) -> HttpResponse:
+    context.update(require_typing=True, error=error, typed=request.POST.get("confirm", ""))
+    if request.htmx:
+        return TemplateResponse(
+            request, "deployments/detail.html#confirm_delete", context, status=200
+        )
+    page = {**_detail_context(request, context["namespace"], context["name"]), **context}
+    return TemplateResponse(request, "deployments/detail.html", {**page, "confirming": True})
+
+
+def _after_delete(request: HttpRequest, context: dict) -> HttpResponse:
+    if not request.htmx:
+        return redirect("deployments:index")
+    if context["origin"] != "index":
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = context["index_url"]
+        return response
+    # From the dashboard: close the dialog and redraw the table, where the row shows Deleting.
+    current = request.headers.get("HX-Current-URL", "")
+    namespace, sort, descending = _filters(_query_of(request, current))
+    listing = deployment_list(namespace=namespace or None, sort=sort, descending=descending)
+    query = {"sort": f"{'-' if descending else ''}{sort}"}
+    if namespace:
+        query["namespace"] = namespace
+    response = TemplateResponse(
+        request,
+        "deployments/index.html#table",
+        {
+            "listing": listing,
+            "namespace": namespace,
+            "sort": sort,
+            "descending": descending,
+            "sort_links": _sort_links(namespace, sort, descending),
+            "table_url": f"{reverse('deployments:index')}?{urlencode(query)}",
+            "poll_seconds": _poll_seconds(),
+        },
+    )
+    response["HX-Retarget"] = "#deployments-table"
+    response["HX-Reswap"] = "outerHTML"
+    response["HX-Trigger"] = "dynamote:dialog-close"
+    return response
+
+
+def _query_of(request: HttpRequest, url: str) -> HttpRequest:
+    """A request-like object whose GET is the query string of the page's own URL."""
+    from urllib.parse import urlsplit
+
+    from django.http import QueryDict
+
+    shadow = HttpRequest()
+    shadow.GET = QueryDict(urlsplit(url).query)
+    return shadow
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+
+def _json_error(exc: ClusterError) -> JsonResponse:
+    return JsonResponse({"error": exc.message}, status=exc.status)
+
+
+def _json_namespace(request: HttpRequest, default: str | None) -> str | None:
+    namespace = request.GET.get("namespace", "").strip() or default
+    if namespace and not valid_namespace(namespace):
+        raise ValueError(f"{namespace!r} is not a namespace Dynamote may use.")
+    return namespace
+
+
+@require_GET
 def api_list(request: HttpRequest) -> JsonResponse:
-    """GET /api/deployments (coming soon)."""
-    return JsonResponse({"error": "Not implemented yet."}, status=501)
+    """GET /api/deployments[?namespace=]: every deployment with status and replicas."""
+    try:
+        namespace = _json_namespace(request, None)
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    listing = deployment_list(namespace=namespace)
+    if listing.error and not listing.stale:
+        return _json_error(listing.error)
+    return JsonResponse(
+        {
+            "deployments": [row.as_json() for row in listing.rows],
+            "fetchedAt": listing.fetched_at.isoformat() if listing.fetched_at else None,
+            "stale": listing.stale,
+            "error": listing.error.message if listing.error else None,
+        }
+    )
+
+
+@require_http_methods(["GET", "DELETE"])
+def api_detail(request: HttpRequest, name: str) -> JsonResponse:
+    """GET one deployment (404 when absent); DELETE it."""
+    try:
+        namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    if request.method == "DELETE":
+        try:
+            record = deployment_delete(user=request.user, namespace=namespace, name=name)
+        except NotFound:
+            return JsonResponse(
+                {"error": f'There is no deployment "{name}" in namespace "{namespace}".'},
+                status=404,
+            )
+        except ClusterError as exc:
+            return _json_error(exc)
+        return JsonResponse(
+            {"deleted": name, "namespace": namespace, "deletionId": record.pk}, status=202
+        )
+    try:
+        detail = deployment_get(namespace=namespace, name=name)
+    except ClusterError as exc:
+        return _json_error(exc)
+    return JsonResponse(detail.as_json())
+
+
+@require_GET
+def api_pods(request: HttpRequest, name: str) -> JsonResponse:
+    """GET /api/deployments/<name>/pods[?namespace=]."""
+    try:
+        namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
+    except ValueError as exc:
+        return JsonResponse({"error": str(exc)}, status=400)
+    try:
+        pods = pod_list(namespace=namespace, name=name)
+    except ClusterError as exc:
+        return _json_error(exc)
+    return JsonResponse({"namespace": namespace, "name": name, "pods": [p.as_json() for p in pods]})
+
+
+@require_GET
+def api_cluster_status(request: HttpRequest) -> JsonResponse:
+    """GET /api/cluster/status: connected, unreachable or without Dynamo, and where."""
+    return JsonResponse(cluster_status().as_json())

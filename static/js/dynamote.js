@@ -89,3 +89,75 @@
   document.addEventListener("htmx:afterSettle", function () { scheduleToasts(); });
   document.addEventListener("htmx:historyRestore", syncFormsWithUrl);
 })();
+
+// ---------------------------------------------------------------------------------------------
+// Deployments dashboard: polling while the tab is visible, confirmation dialogs.
+(function () {
+  "use strict";
+
+  // Elements with data-poll="<seconds>" ask for their partial (the custom event their
+  // hx-trigger listens to) every so often, only while the tab is visible. The server answers
+  // 204 when nothing changed, and stops polling by leaving data-poll out of the partial.
+  function pollDue() {
+    if (document.visibilityState !== "visible" || !window.htmx) return;
+    var now = Date.now();
+    document.querySelectorAll("[data-poll]").forEach(function (el) {
+      var every = parseFloat(el.getAttribute("data-poll")) * 1000;
+      var last = parseFloat(el.getAttribute("data-polled-at") || "0");
+      if (!last) {
+        el.setAttribute("data-polled-at", String(now));
+      } else if (every > 0 && now - last >= every && !el.classList.contains("htmx-request")) {
+        el.setAttribute("data-polled-at", String(now));
+        window.htmx.trigger(el, "dynamote:poll");
+      }
+    });
+  }
+  setInterval(pollDue, 250);
+  document.addEventListener("visibilitychange", pollDue);
+
+  // 286 means "nothing will change any more": stop asking.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 286) {
+      event.detail.elt.removeAttribute("data-poll");
+    }
+  });
+
+  function syncConfirm(dialog) {
+    var input = dialog.querySelector("[data-confirm-name]");
+    var submit = dialog.querySelector("[data-confirm-submit]");
+    if (!submit) return;
+    submit.disabled = !!input && input.value.trim() !== input.getAttribute("data-confirm-name");
+  }
+
+  function openDialogs() {
+    document.querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
+      if (dialog.open) return;
+      syncConfirm(dialog);
+      dialog.addEventListener("close", function () { dialog.remove(); });
+      dialog.showModal();
+      var first = dialog.querySelector("[data-confirm-name]") || dialog.querySelector("[data-dialog-close]");
+      if (first) first.focus();
+    });
+  }
+
+  function closeDialogs() {
+    document.querySelectorAll("dialog[data-modal]").forEach(function (dialog) {
+      if (dialog.open) dialog.close(); else dialog.remove();
+    });
+  }
+
+  document.addEventListener("htmx:afterSettle", openDialogs);
+  document.addEventListener("dynamote:dialog-close", closeDialogs);
+  document.addEventListener("input", function (event) {
+    if (event.target.matches && event.target.matches("[data-confirm-name]")) {
+      syncConfirm(event.target.closest("form"));
+    }
+  });
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-dialog-close]");
+    if (close) {
+      var dialog = close.closest("dialog");
+      if (dialog) dialog.close();
+    }
+  });
+})();

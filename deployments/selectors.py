@@ -1,0 +1,779 @@
+"""Reads of deployments, pods and the cluster, through one short cache shared by every viewer.
+
+Kubernetes load must not grow with the number of open dashboards: each read goes
+through `shared_cache`, which keeps a result for a few seconds per namespace and lets
+concurrent callers wait for the one call already in flight instead of making their own.
+The last good result is kept with its fetch time, so an outage shows stale data, not errors.
+"""
+
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import yaml
+from django.conf import settings
+
+from deployments import cluster
+from deployments.cluster import ClusterError
+from deployments.manifests import ENGINE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MODEL_ID_KEY
+from deployments.models import DeploymentSubmission, Outcome
+from deployments.status import (
+    DGD_LABEL,
+    STATUS_ORDER,
+    Badge,
+    Reason,
+    component_replicas,
+    deployment_status,
+    events_newest_first,
+    humanize_age,
+    parse_time,
+    pod_gpus,
+    pod_phase,
+    pod_ready,
+    pod_restarts,
+    replica_counts,
+    why_not_ready,
+)
+
+LIST_TTL = 5.0  # DGD and pod lists per namespace
+STATUS_TTL = 30.0  # the header's cluster status
+NODES_TTL = 30.0
+WAIT_TIMEOUT = 15.0  # longer than one cluster call may take (cluster.TIMEOUT)
+ALL = "*"  # the cache key of a cluster-wide list
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+# --- the shared cache -------------------------------------------------------------------------
+
+
+@dataclass
+class Snapshot:
+    """A cached result: the last good value and when it was fetched, and the last error."""
+
+    value: Any = None
+    fetched_at: datetime | None = None
+    error: ClusterError | None = None
+
+    @property
+    def has_value(self) -> bool:
+        return self.fetched_at is not None
+
+
+@dataclass
+class _Entry:
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    checked: float | None = None  # monotonic time of the last call, good or failed
+    inflight: threading.Event | None = None
+
+
+class SharedCache:
+    """Process-wide TTL cache whose concurrent misses share one load (request coalescing)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, _Entry] = {}
+
+    def get(self, key: tuple, ttl: float, load: Callable[[], Any]) -> Snapshot:
+        """The cached snapshot, loading it (once, for every waiting caller) when older than ttl."""
+        with self._lock:
+            entry = self._entries.setdefault(key, _Entry())
+            if entry.checked is not None and time.monotonic() - entry.checked < ttl:
+                return entry.snapshot
+            waiting = entry.inflight
+            if waiting is None:
+                entry.inflight = threading.Event()
+        if waiting is not None:
+            waiting.wait(WAIT_TIMEOUT)
+            return entry.snapshot
+        try:
+            value = load()
+        except ClusterError as exc:
+            with self._lock:
+                # Failures are cached too: a down cluster is not hammered by every viewer.
+                entry.snapshot = Snapshot(entry.snapshot.value, entry.snapshot.fetched_at, exc)
+                entry.checked = time.monotonic()
+        else:
+            with self._lock:
+                entry.snapshot = Snapshot(value, datetime.now(UTC), None)
+                entry.checked = time.monotonic()
+        finally:
+            with self._lock:
+                done, entry.inflight = entry.inflight, None
+            if done is not None:
+                done.set()
+        return entry.snapshot
+
+    def peek(self, key: tuple, ttl: float) -> Snapshot | None:
+        """The snapshot when it is fresh, without loading; else None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry and entry.checked is not None and time.monotonic() - entry.checked < ttl:
+                return entry.snapshot
+        return None
+
+    def expire(self, match: Callable[[tuple], bool]) -> None:
+        """Makes matching entries due for a reload (their last good value is kept)."""
+        with self._lock:
+            for key, entry in self._entries.items():
+                if match(key):
+                    entry.checked = None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+shared_cache = SharedCache()
+
+
+def _key(kind: str, namespace: str = "") -> tuple:
+    return (cluster.config_key(), kind, namespace)
+
+
+def _dgds(namespace: str) -> Snapshot:
+    return shared_cache.get(
+        _key("dgds", namespace),
+        LIST_TTL,
+        lambda: cluster.dgd_list(namespace=None if namespace == ALL else namespace),
+    )
+
+
+def _pods(namespace: str) -> Snapshot:
+    return shared_cache.get(
+        _key("pods", namespace),
+        LIST_TTL,
+        lambda: cluster.pods(namespace=None if namespace == ALL else namespace),
+    )
+
+
+def _cached(kind: str, namespace: str, ttl: float, load: Callable[[], Any]) -> Snapshot:
+    return shared_cache.get(_key(kind, namespace), ttl, load)
+
+
+def cache_expire(*, namespace: str) -> None:
+    """After a write: the next read of this namespace (and of all namespaces) asks the cluster."""
+    shared_cache.expire(lambda key: key[2] in (namespace, ALL))
+
+
+# --- reading a DGD's spec ---------------------------------------------------------------------
+
+
+def _flag(args: list[str], *names: str) -> str:
+    words = [part for arg in args for part in str(arg).split()]
+    for index, word in enumerate(words):
+        for name in names:
+            if word == name and index + 1 < len(words):
+                return words[index + 1]
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return ""
+
+
+def dgd_components(dgd: dict) -> list[dict]:
+    """The components of a DGD in either API version, flattened for display."""
+    spec = dgd.get("spec") or {}
+    result = []
+    if isinstance(spec.get("components"), list):
+        for item in spec["components"]:
+            containers = ((item.get("podTemplate") or {}).get("spec") or {}).get("containers") or [
+                {}
+            ]
+            main = next((c for c in containers if c.get("name") == "main"), containers[0])
+            limits = (main.get("resources") or {}).get("limits") or {}
+            secrets = [
+                (source.get("secretRef") or {}).get("name")
+                for source in main.get("envFrom") or []
+                if (source.get("secretRef") or {}).get("name")
+            ]
+            result.append(
+                {
+                    "name": item.get("name", ""),
+                    "type": item.get("type", ""),
+                    "replicas": int(item.get("replicas", 1)),
+                    "image": main.get("image", ""),
+                    "args": [*(main.get("command") or []), *(main.get("args") or [])],
+                    "env": {e.get("name"): e.get("value") for e in main.get("env") or []},
+                    "gpus": _int(limits.get("nvidia.com/gpu", 0)),
+                    "secret": secrets[0] if secrets else "",
+                }
+            )
+        return result
+    for name, service in (spec.get("services") or {}).items():
+        service = service or {}
+        main = (service.get("extraPodSpec") or {}).get("mainContainer") or {}
+        limits = (service.get("resources") or {}).get("limits") or {}
+        kind = service.get("componentType", "")
+        result.append(
+            {
+                "name": name,
+                "type": service.get("subComponentType") or kind,
+                "replicas": int(service.get("replicas", 1)),
+                "image": main.get("image", ""),
+                "args": [*(main.get("command") or []), *(main.get("args") or [])],
+                "env": {e.get("name"): e.get("value") for e in service.get("envs") or []},
+                "gpus": _int(limits.get("gpu", 0)),
+                "secret": service.get("envFromSecret", ""),
+            }
+        )
+    return result
+
+
+def _int(value: object) -> int:
+    try:
+        return int(float(str(value)))
+    except ValueError:
+        return 0
+
+
+def _workers(components: list[dict]) -> list[dict]:
+    return [c for c in components if c["type"] not in ("frontend", "planner", "epp")]
+
+
+def dgd_model(dgd: dict, components: list[dict] | None = None) -> str:
+    """The model it serves: Dynamote's model id, else the worker's --model flag."""
+    meta = dgd.get("metadata") or {}
+    slug = (meta.get("annotations") or {}).get(MODEL_ID_KEY) or (meta.get("labels") or {}).get(
+        MODEL_ID_KEY
+    )
+    if slug:
+        return slug
+    for component in _workers(components or dgd_components(dgd)):
+        model = _flag(component["args"], "--model", "--model-path")
+        if model:
+            return model
+    return ""
+
+
+def served_model_name(dgd: dict, components: list[dict] | None = None) -> str:
+    """The name clients put in "model": --served-model-name, else the model path."""
+    for component in _workers(components or dgd_components(dgd)):
+        name = _flag(component["args"], "--served-model-name") or _flag(
+            component["args"], "--model", "--model-path"
+        )
+        if name:
+            return name
+    return dgd_model(dgd, components)
+
+
+def dgd_engine(dgd: dict) -> str:
+    labels = (dgd.get("metadata") or {}).get("labels") or {}
+    return labels.get(ENGINE_LABEL) or (dgd.get("spec") or {}).get("backendFramework", "")
+
+
+def is_external(dgd: dict) -> bool:
+    """Whether someone other than Dynamote created it."""
+    labels = (dgd.get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) != MANAGED_BY
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+
+
+@dataclass
+class Row:
+    """One line of the dashboard table."""
+
+    namespace: str
+    name: str
+    model: str
+    engine: str
+    badge: Badge
+    ready: int
+    desired: int
+    created: datetime | None
+    age: str
+    external: bool
+    resource_version: str
+    gone: bool = False  # the DGD is deleted; its pods are still shutting down
+
+    def as_json(self) -> dict:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "model": self.model,
+            "engine": self.engine,
+            "status": self.badge.label,
+            "statusReason": self.badge.reason,
+            "replicas": {"ready": self.ready, "desired": self.desired},
+            "createdAt": self.created.isoformat() if self.created else None,
+            "age": self.age,
+            "external": self.external,
+            "resourceVersion": self.resource_version,
+        }
+
+
+@dataclass
+class Listing:
+    """The dashboard's rows, with when they were fetched and why they may be stale."""
+
+    rows: list[Row]
+    fetched_at: datetime | None
+    error: ClusterError | None
+    fingerprint: str
+
+    @property
+    def stale(self) -> bool:
+        return self.error is not None and self.fetched_at is not None
+
+
+def _grouped(pods: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for pod in pods:
+        meta = pod.get("metadata") or {}
+        owner = (meta.get("labels") or {}).get(DGD_LABEL)
+        if owner:
+            groups.setdefault((meta.get("namespace", ""), owner), []).append(pod)
+    return groups
+
+
+def _row(dgd: dict, pods: list[dict], now: datetime) -> Row:
+    meta = dgd.get("metadata") or {}
+    ready, desired = replica_counts(dgd)
+    created = parse_time(meta.get("creationTimestamp"))
+    return Row(
+        namespace=meta.get("namespace", ""),
+        name=meta.get("name", ""),
+        model=dgd_model(dgd),
+        engine=dgd_engine(dgd),
+        badge=deployment_status(dgd, pods=pods),
+        ready=ready,
+        desired=desired,
+        created=created,
+        age=humanize_age(created, now=now),
+        external=is_external(dgd),
+        resource_version=meta.get("resourceVersion", ""),
+    )
+
+
+def _ghost_row(namespace: str, name: str, pods: list[dict], now: datetime) -> Row:
+    created = min(
+        (parse_time((p.get("metadata") or {}).get("creationTimestamp")) for p in pods),
+        default=None,
+        key=lambda moment: moment or now,
+    )
+    return Row(
+        namespace=namespace,
+        name=name,
+        model="",
+        engine="",
+        badge=deployment_status(None, pods=pods),
+        ready=0,
+        desired=0,
+        created=created,
+        age=humanize_age(created, now=now),
+        external=False,
+        resource_version=",".join(
+            sorted((p.get("metadata") or {}).get("resourceVersion", "") for p in pods)
+        ),
+        gone=True,
+    )
+
+
+SORTS = {
+    "name": lambda row: (row.name, row.namespace),
+    "age": lambda row: (-(row.created.timestamp() if row.created else 0), row.name),
+    "status": lambda row: (STATUS_ORDER[row.badge.key], row.name),
+}
+
+
+def list_namespaces() -> list[str]:
+    """The namespaces the dashboard reads: the allow-list, or everything (one cluster list)."""
+    return list(settings.DYNAMOTE_NAMESPACES) or [ALL]
+
+
+def valid_namespace(namespace: str) -> bool:
+    allowed = settings.DYNAMOTE_NAMESPACES
+    return bool(_DNS_LABEL.match(namespace)) and (not allowed or namespace in allowed)
+
+
+def deployment_list(
+    *, namespace: str | None, sort: str = "name", descending: bool = False
+) -> Listing:
+    """Every DGD (in one namespace, or all), its pods read with one list per namespace."""
+    now = datetime.now(UTC)
+    rows: list[Row] = []
+    fetched: list[datetime] = []
+    error: ClusterError | None = None
+    for scope in [namespace] if namespace else list_namespaces():
+        dgds, pods = _dgds(scope), _pods(scope)
+        error = error or dgds.error or pods.error
+        if not dgds.has_value:
+            continue
+        fetched.append(dgds.fetched_at)
+        groups = _grouped(pods.value or [])
+        names = set()
+        for dgd in dgds.value:
+            meta = dgd.get("metadata") or {}
+            key = (meta.get("namespace", ""), meta.get("name", ""))
+            names.add(key)
+            rows.append(_row(dgd, groups.get(key, []), now))
+        for key, owned in groups.items():
+            # Pods left of a deleted DGD, all shutting down: the row shows Deleting until
+            # they are gone. (Pods of a DGD newer than the DGD list are not terminating.)
+            if key not in names and all(
+                (p.get("metadata") or {}).get("deletionTimestamp") for p in owned
+            ):
+                rows.append(_ghost_row(key[0], key[1], owned, now))
+    rows.sort(key=SORTS.get(sort, SORTS["name"]), reverse=descending)
+    fetched_at = min(fetched) if fetched else None
+    shown = [(r.namespace, r.name, r.resource_version, r.badge.key, r.age, r.ready) for r in rows]
+    stale_marker = fetched_at.isoformat() if error and fetched_at else bool(error)
+    digest = hashlib.sha1(
+        json.dumps([shown, stale_marker, str(error or "")], default=str).encode()
+    ).hexdigest()[:16]
+    return Listing(rows=rows, fetched_at=fetched_at, error=error, fingerprint=digest)
+
+
+def deployment_list_ready(*, namespace: str | None) -> bool:
+    """Whether the table can be drawn without waiting for the cluster."""
+    scopes = [namespace] if namespace else list_namespaces()
+    return all(
+        shared_cache.peek(_key("dgds", scope), LIST_TTL) is not None
+        and shared_cache.peek(_key("pods", scope), LIST_TTL) is not None
+        for scope in scopes
+    )
+
+
+def namespace_choices() -> list[str]:
+    """The namespaces to filter by: the allow-list, or the cluster's (cached)."""
+    if settings.DYNAMOTE_NAMESPACES:
+        return list(settings.DYNAMOTE_NAMESPACES)
+    snapshot = _cached("namespaces", "", STATUS_TTL, cluster.namespaces)
+    return snapshot.value or []
+
+
+# --- one deployment ---------------------------------------------------------------------------
+
+
+@dataclass
+class PodRow:
+    name: str
+    component: str
+    phase: str
+    ready: bool
+    ready_text: str
+    restarts: int
+    node: str
+    created: datetime | None
+    age: str
+    gpus: int
+
+    def as_json(self) -> dict:
+        return {
+            "name": self.name,
+            "component": self.component,
+            "phase": self.phase,
+            "ready": self.ready,
+            "restarts": self.restarts,
+            "node": self.node,
+            "createdAt": self.created.isoformat() if self.created else None,
+            "age": self.age,
+            "gpus": self.gpus,
+        }
+
+
+def _pod_row(pod: dict, now: datetime) -> PodRow:
+    meta = pod.get("metadata") or {}
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    containers = (pod.get("spec") or {}).get("containers") or []
+    created = parse_time(meta.get("creationTimestamp"))
+    return PodRow(
+        name=meta.get("name", ""),
+        component=(meta.get("labels") or {}).get("nvidia.com/dynamo-component", ""),
+        phase=pod_phase(pod),
+        ready=pod_ready(pod),
+        ready_text=f"{sum(1 for s in statuses if s.get('ready'))}/{len(containers) or 1}",
+        restarts=pod_restarts(pod),
+        node=(pod.get("spec") or {}).get("nodeName", ""),
+        created=created,
+        age=humanize_age(created, now=now),
+        gpus=pod_gpus(pod),
+    )
+
+
+@dataclass
+class Detail:
+    """Everything the details page shows about one deployment."""
+
+    namespace: str
+    name: str
+    dgd: dict | None  # None: deleted, pods still shutting down
+    badge: Badge
+    pods: list[PodRow]
+    events: list[dict]
+    reason: Reason | None
+    components: list[dict]
+    summary: dict
+    submission: DeploymentSubmission | None
+    manifest_yaml: str
+    fetched_at: datetime | None
+    error: ClusterError | None
+    fingerprint: str
+
+    @property
+    def stale(self) -> bool:
+        return self.error is not None and self.fetched_at is not None
+
+    @property
+    def settled(self) -> bool:
+        """Nothing will change by itself: every pod ready and the DGD ready."""
+        return (
+            self.dgd is not None
+            and self.badge.key == "ready"
+            and all(pod.ready for pod in self.pods)
+            and self.error is None
+        )
+
+    @property
+    def conditions(self) -> list[dict]:
+        return ((self.dgd or {}).get("status") or {}).get("conditions") or []
+
+    def as_json(self) -> dict:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "status": self.badge.label,
+            "statusReason": self.badge.reason,
+            "whyNotReady": self.reason.sentence if self.reason else None,
+            "summary": self.summary,
+            "components": self.components,
+            "conditions": self.conditions,
+            "pods": [pod.as_json() for pod in self.pods],
+            "createdBy": self.submission.user.get_username()
+            if self.submission and self.submission.user
+            else None,
+            "manifest": self.dgd,
+        }
+
+
+class Missing(ClusterError):
+    """Neither the DGD nor any of its pods is on the cluster."""
+
+    status = 404
+    title = "Not found"
+
+
+def _manifest_yaml(dgd: dict) -> str:
+    shown = json.loads(json.dumps(dgd))
+    (shown.get("metadata") or {}).pop("managedFields", None)
+    return yaml.safe_dump(shown, sort_keys=False, default_flow_style=False, width=100)
+
+
+def _summary(dgd: dict, components: list[dict]) -> dict:
+    workers = _workers(components)
+    kinds = {c["type"] for c in workers}
+    frontend = next((c for c in components if c["type"] == "frontend"), {})
+    router = (frontend.get("env") or {}).get("DYN_ROUTER_MODE") or _flag(
+        frontend.get("args") or [], "--router-mode"
+    )
+    images = sorted({c["image"] for c in components if c["image"]})
+    return {
+        "model": dgd_model(dgd, components),
+        "served_model_name": served_model_name(dgd, components),
+        "engine": dgd_engine(dgd),
+        "mode": "disaggregated" if kinds & {"prefill", "decode"} else "aggregated",
+        "router": router or "round-robin",
+        "images": images,
+        "secret": next((c["secret"] for c in components if c["secret"]), ""),
+        "gpus": sum(c["gpus"] * c["replicas"] for c in components),
+        "external": is_external(dgd),
+        "api_version": dgd.get("apiVersion", ""),
+    }
+
+
+def deployment_get(*, namespace: str, name: str) -> Detail:
+    """One deployment with pods, events and why it is not ready; Missing when absent."""
+    now = datetime.now(UTC)
+    dgds, pods = _dgds(namespace), _pods(namespace)
+    if not dgds.has_value:
+        raise dgds.error or pods.error or Missing("No data")
+    error = dgds.error or pods.error
+    dgd = next((d for d in dgds.value if (d.get("metadata") or {}).get("name") == name), None)
+    owned = _grouped(pods.value or []).get((namespace, name), [])
+    if dgd is None and not owned:
+        raise Missing(f'There is no deployment "{name}" in namespace "{namespace}".')
+    names = {name} | {(p.get("metadata") or {}).get("name") for p in owned}
+    events_snapshot = _cached(
+        "events", namespace, LIST_TTL, lambda: cluster.namespace_events(namespace=namespace)
+    )
+    events = events_newest_first(
+        [
+            e
+            for e in events_snapshot.value or []
+            if (e.get("involvedObject") or {}).get("name") in names
+        ]
+    )
+    badge = deployment_status(dgd, pods=owned)
+    nodes = cluster_pods = None
+    if any(
+        c.get("type") == "PodScheduled" and c.get("status") == "False"
+        for p in owned
+        for c in (p.get("status") or {}).get("conditions") or []
+    ):
+        nodes = _cached("nodes", "", NODES_TTL, cluster.nodes).value
+        cluster_pods = _pods(ALL).value
+    logs = _crash_logs(namespace, owned)
+    reason = (
+        why_not_ready(
+            dgd, pods=owned, events=events, nodes=nodes, cluster_pods=cluster_pods, logs=logs
+        )
+        if dgd is not None or owned
+        else None
+    )
+    components = dgd_components(dgd) if dgd else []
+    counts = {c["name"]: c for c in component_replicas(dgd)} if dgd else {}
+    for component in components:
+        component["ready"] = counts.get(component["name"], {}).get("ready", 0)
+    submission = (
+        DeploymentSubmission.objects.filter(
+            namespace=namespace, name=name, outcome=Outcome.SUCCEEDED
+        )
+        .select_related("user")
+        .first()
+    )
+    pod_rows = sorted((_pod_row(p, now) for p in owned), key=lambda p: (p.component, p.name))
+    meta = (dgd or {}).get("metadata") or {}
+    digest = hashlib.sha1(
+        json.dumps(
+            [
+                meta.get("resourceVersion"),
+                [(p.name, p.phase, p.ready, p.restarts, p.age) for p in pod_rows],
+                [e.get("metadata", {}).get("resourceVersion") for e in events],
+                bool(error),
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    return Detail(
+        namespace=namespace,
+        name=name,
+        dgd=dgd,
+        badge=badge,
+        pods=pod_rows,
+        events=events,
+        reason=reason,
+        components=components,
+        summary=_summary(dgd, components) if dgd else {},
+        submission=submission,
+        manifest_yaml=_manifest_yaml(dgd) if dgd else "",
+        fetched_at=dgds.fetched_at,
+        error=error,
+        fingerprint=digest,
+    )
+
+
+def _crash_logs(namespace: str, pods: list[dict]) -> dict[str, str]:
+    """The last log lines of (at most) one crashing pod."""
+    for pod in pods:
+        statuses = (pod.get("status") or {}).get("containerStatuses") or []
+        waiting = [((s.get("state") or {}).get("waiting") or {}).get("reason") for s in statuses]
+        if "CrashLoopBackOff" in waiting or any(
+            (s.get("lastState") or {}).get("terminated") for s in statuses
+        ):
+            name = pod["metadata"]["name"]
+            snapshot = _cached(
+                "log",
+                f"{namespace}/{name}",
+                LIST_TTL,
+                lambda name=name: cluster.pod_log(namespace=namespace, name=name, tail_lines=20),
+            )
+            return {name: snapshot.value or ""}
+    return {}
+
+
+def pod_list(*, namespace: str, name: str) -> list[PodRow]:
+    """The pods of one deployment, from the namespace's shared pod list."""
+    now = datetime.now(UTC)
+    snapshot = _pods(namespace)
+    if not snapshot.has_value:
+        raise snapshot.error or Missing("No data")
+    owned = _grouped(snapshot.value).get((namespace, name), [])
+    return sorted((_pod_row(p, now) for p in owned), key=lambda p: (p.component, p.name))
+
+
+# --- the cluster ------------------------------------------------------------------------------
+
+CONNECTED, UNREACHABLE, NOT_INSTALLED = "connected", "unreachable", "not_installed"
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    """What the header says about the cluster."""
+
+    state: str
+    message: str = ""
+    server: str = ""
+    context: str = ""
+    version: str = ""
+    dgd_versions: tuple[str, ...] = ()
+    default_namespace: str = ""
+    checked_at: datetime | None = None
+    sandbox: bool = False
+
+    @property
+    def label(self) -> str:
+        return {
+            CONNECTED: "Connected",
+            UNREACHABLE: "Unreachable",
+            NOT_INSTALLED: "Dynamo not installed",
+        }[self.state]
+
+    def as_json(self) -> dict:
+        return {
+            "state": self.state,
+            "label": self.label,
+            "message": self.message,
+            "server": self.server,
+            "context": self.context,
+            "kubernetesVersion": self.version,
+            "dgdVersions": list(self.dgd_versions),
+            "defaultNamespace": self.default_namespace,
+            "checkedAt": self.checked_at.isoformat() if self.checked_at else None,
+            "sandbox": self.sandbox,
+        }
+
+
+def _probe() -> dict:
+    connection = cluster.connection()
+    version = cluster.server_version()
+    return {
+        "server": connection.server,
+        "context": connection.context,
+        "version": version,
+        "dgd_versions": tuple(cluster.dgd_versions()),
+    }
+
+
+def cluster_status() -> ClusterStatus:
+    """Connected, unreachable or without Dynamo; checked at most every 30 s for everyone."""
+    common = {
+        "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
+        "sandbox": settings.DYNAMOTE_SANDBOX,
+    }
+    try:
+        snapshot = _cached("cluster", "", STATUS_TTL, _probe)
+    except Exception as exc:
+        return ClusterStatus(UNREACHABLE, message=str(exc), **common)
+    checked = datetime.now(UTC) if snapshot.error else snapshot.fetched_at
+    if snapshot.error is not None:
+        try:
+            connection = cluster.connection()
+            where = {"server": connection.server, "context": connection.context}
+        except ClusterError:
+            where = {}
+        return ClusterStatus(
+            UNREACHABLE, message=snapshot.error.message, checked_at=checked, **where, **common
+        )
+    info = snapshot.value
+    state = CONNECTED if info["dgd_versions"] else NOT_INSTALLED
+    message = (
+        ""
+        if info["dgd_versions"]
+        else "The cluster serves no DynamoGraphDeployment API: install the Dynamo platform."
+    )
+    return ClusterStatus(state, message=message, checked_at=checked, **info, **common)
