@@ -161,3 +161,22 @@
     }
   });
 })();
+
+// ---------------------------------------------------------------------------------------------
+// Deploy form: a generated name that was not edited follows the chosen engine
+// (qwen3-8b-vllm -> qwen3-8b-sglang). The server does the same, so this is only for the eye.
+(function () {
+  "use strict";
+
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (!radio.matches || !radio.matches("#deploy-form input[name=engine]")) return;
+    var name = document.querySelector("#deploy-form input[data-generated-names]");
+    if (!name) return;
+    var generated = JSON.parse(name.getAttribute("data-generated-names") || "{}");
+    var names = Object.keys(generated).map(function (key) { return generated[key]; });
+    if ((name.value === "" || names.indexOf(name.value) !== -1) && generated[radio.value]) {
+      name.value = generated[radio.value];
+    }
+  }, true);
+})();
