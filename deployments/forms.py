@@ -234,6 +234,7 @@ class DeploymentForm(forms.Form):
                 if key not in model.supported_engines
             }
         )
+        self.fields["engine"].widget.choices = self.fields["engine"].choices
         self.fields["engine"].initial = first
         self.fields["model"].initial = model.slug
         self.fields["idempotency_key"].initial = secrets.token_urlsafe(24)
