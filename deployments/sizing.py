@@ -296,8 +296,8 @@ def _needs_more_tp(
     if suggestions:
         return (
             f"Needs at least {' or '.join(suggestions)}: each GPU needs about "
-            f"{_gb(need.per_gpu)} at TP {need.tensor_parallel_size}, more than a "
-            f"{largest.label} has."
+            f"{_gb(need.per_gpu)} at TP {need.tensor_parallel_size}, more than one "
+            f"{largest.label} holds."
         )
     return (
         f"Too large for these GPUs: each needs about {_gb(need.per_gpu)} at TP "
