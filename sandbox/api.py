@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
@@ -581,7 +582,7 @@ class Api:
                         "priority": column.get("priority", 0),
                     }
                 )
-                getters.append(lambda obj, p=column["jsonPath"]: _json_path(obj, p))
+                getters.append(self._column_getter(column))
         elif resource.name == "pods":
             for name, kind in (
                 ("Ready", "string"),
@@ -645,6 +646,13 @@ class Api:
             "rows": rows,
         }
         return Response(200, dumps(table))
+
+    def _column_getter(self, column: dict):
+        path = column["jsonPath"]
+        if column["type"] == "date":
+            # The apiserver prints date columns as an age, like kubectl's AGE.
+            return lambda obj: _since(_json_path(obj, path), self.clock.now())
+        return lambda obj: _json_path(obj, path)
 
     # ------------------------------------------------------------------ writes
 
@@ -981,6 +989,36 @@ class Api:
             )
         if path == "/api/v1":
             return Response(200, dumps(self._resource_list("v1", list(CORE.values()))))
+        if path == "/openapi/v3":
+            # Just enough OpenAPI for kubectl to learn that the server validates fields itself
+            # (it asks about Namespace for groups it finds no document for), so that
+            # `kubectl apply` relies on fieldValidation=Strict instead of client-side schemas.
+            return Response(
+                200, dumps({"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1"}}})
+            )
+        if path == "/openapi/v3/api/v1":
+            patch = {
+                "x-kubernetes-group-version-kind": {
+                    "group": "",
+                    "version": "v1",
+                    "kind": "Namespace",
+                },
+                "parameters": [
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
+                ],
+                "responses": {},
+            }
+            return Response(
+                200,
+                dumps(
+                    {
+                        "openapi": "3.0.0",
+                        "info": {"title": "Kubernetes", "version": KUBE_VERSION["gitVersion"]},
+                        "paths": {"/api/v1/namespaces/{name}": {"patch": patch}},
+                        "components": {"schemas": {}},
+                    }
+                ),
+            )
         groups = self._groups()
         if path == "/apis":
             return Response(
@@ -1255,10 +1293,12 @@ def _json_path(obj: dict, path: str) -> object:
 
 
 def _age(obj: dict, now: float) -> str:
-    from datetime import datetime
+    return _since(obj["metadata"].get("creationTimestamp"), now)
 
-    stamp = obj["metadata"].get("creationTimestamp")
-    if not stamp:
+
+def _since(stamp: object, now: float) -> str:
+    """A kubectl-style age (5s, 3m, 2h, 4d) of an RFC 3339 timestamp."""
+    if not isinstance(stamp, str) or not stamp:
         return "<unknown>"
     seconds = int(now - datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):

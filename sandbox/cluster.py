@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import secrets
+import ssl
 import tempfile
 import threading
 import uuid
 from pathlib import Path
 
 from . import schema
+from . import tls as tls_support
 from .api import Api
 from .clock import Clock, ManualClock, rfc3339
 from .kubeconfig import write_kubeconfig
@@ -56,12 +58,19 @@ class SandboxCluster:
         kubeconfig_path: str | Path | None = None,
         token: str | None = None,
         verbose: bool = False,
+        tls: bool | None = None,
     ) -> None:
         self.profile = profile
+        if speed <= 0:
+            raise ValueError("speed must be positive")
         self.host = host
         self.port = port
         self.verbose = verbose
-        self.clock = clock or Clock(speed=speed)
+        # kubectl only sends the token over HTTPS; without openssl, serve plain HTTP.
+        self.tls = tls_support.available() if tls is None else tls
+        # Timestamps stay in real time; speed shortens the simulated durations instead.
+        self.clock = clock or Clock()
+        self.speed = speed
         self.token = token or secrets.token_urlsafe(24)
         if kubeconfig_path is None:
             kubeconfig_path = Path(tempfile.mkdtemp(prefix="dynamote-sandbox-")) / "kubeconfig"
@@ -69,7 +78,7 @@ class SandboxCluster:
         installed = [schema.load_crd(p) for p in crds] if crds else [compact_crd(profile)]
         spec = load_cluster(cluster)
         self.store = Store()
-        self.simulation = Simulation(self.store)
+        self.simulation = Simulation(self.store, speed=speed)
         self.api = Api(
             store=self.store,
             simulation=self.simulation,
@@ -89,7 +98,8 @@ class SandboxCluster:
     @property
     def url(self) -> str:
         """The API server's base URL."""
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     @property
     def running(self) -> bool:
@@ -100,10 +110,12 @@ class SandboxCluster:
         """Bind, write the kubeconfig, then serve in a background thread."""
         if self._listener is not None:
             return self
-        listener = Listener((self.host, self.port), self.api, verbose=self.verbose)
+        context = tls_support.server_context() if self.tls else None
+        listener = Listener((self.host, self.port), self.api, verbose=self.verbose, tls=context)
         self.port = listener.server_address[1]
         self.api.server_address = f"{self.host}:{self.port}"
-        write_kubeconfig(self.kubeconfig_path, self.url, self.token)
+        ca_file = tls_support.certificate()[0] if self.tls else None
+        write_kubeconfig(self.kubeconfig_path, self.url, self.token, ca_file=ca_file)
         self._listener = listener
         self._thread = threading.Thread(
             target=listener.serve_forever,
@@ -125,6 +137,10 @@ class SandboxCluster:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """For plain HTTP clients (urllib): a context trusting the sandbox, or None without TLS."""
+        return tls_support.client_context() if self.tls else None
 
     def restart(self) -> None:
         """Listen again on the same port."""

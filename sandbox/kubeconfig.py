@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -10,14 +11,23 @@ import yaml
 CONTEXT = "dynamote-sandbox"
 
 
-def write_kubeconfig(path: str | Path, server: str, token: str, namespace: str = "default") -> Path:
+def write_kubeconfig(
+    path: str | Path,
+    server: str,
+    token: str,
+    namespace: str = "default",
+    ca_file: Path | None = None,
+) -> Path:
     """Write a kubeconfig (mode 0600) with one context, dynamote-sandbox, using a bearer token."""
     path = Path(path)
+    cluster: dict = {"server": server}
+    if ca_file is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_file.read_bytes()).decode()
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": CONTEXT, "cluster": {"server": server}}],
+        "clusters": [{"name": CONTEXT, "cluster": cluster}],
         "users": [{"name": CONTEXT, "user": {"token": token}}],
         "contexts": [
             {

@@ -114,6 +114,7 @@ class PodSim:
     gpus: int
     work: Workload
     created_at: float
+    load_seconds: float
     node: str | None = None
     scheduled_at: float | None = None
     started_at: float | None = None
@@ -125,7 +126,7 @@ class PodSim:
     @property
     def ready_at(self) -> float | None:
         """When the engine finishes loading."""
-        return None if self.started_at is None else self.started_at + self.work.load_seconds
+        return None if self.started_at is None else self.started_at + self.load_seconds
 
     @property
     def live(self) -> bool:
@@ -147,8 +148,10 @@ class DgdRecord:
 class Simulation:
     """The operator, scheduler and kubelet, acting on the store."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, speed: float = 1.0) -> None:
         self.store = store
+        # --speed shortens every simulated duration; timestamps stay in real time.
+        self.scale = 1.0 / speed
         self.records: dict[str, DgdRecord] = {}
         self.dirty = True
         self.next_wakeup = 0.0
@@ -177,10 +180,10 @@ class Simulation:
             if record is None:
                 record = DgdRecord(dgd["metadata"]["namespace"], dgd["metadata"]["name"], uid, now)
                 self.records[uid] = record
-            if now >= record.observed_at + OPERATOR_DELAY:
+            if now >= record.observed_at + OPERATOR_DELAY * self.scale:
                 self._sync_children(record, dgd, now)
             else:
-                self._wake(record.observed_at + OPERATOR_DELAY)
+                self._wake(record.observed_at + OPERATOR_DELAY * self.scale)
         for uid in [u for u in self.records if u not in seen]:
             self._orphan(self.records[uid], now)
         # Pods first, so that statuses below see this pass's transitions.
@@ -256,6 +259,7 @@ class Simulation:
             gpus=component.gpus,
             work=component.work,
             created_at=now,
+            load_seconds=component.work.load_seconds * self.scale,
         )
         record.pods[name] = sim
         labels = {
@@ -342,7 +346,7 @@ class Simulation:
                 self._terminate(sim, now)
 
     def _terminate(self, sim: PodSim, now: float) -> None:
-        sim.remove_at = now + TERMINATION_GRACE
+        sim.remove_at = now + TERMINATION_GRACE * self.scale
         pod = self.store.get("pods", sim.namespace, sim.name)
         if pod is not None:
             meta = {
@@ -371,10 +375,10 @@ class Simulation:
         if sim.node is None:
             self._schedule(sim, now)
             if sim.node is None:
-                self._wake(now + RETRY)
+                self._wake(now + RETRY * self.scale)
                 self._render(sim, now)
                 return
-        pulled_at = (sim.scheduled_at or now) + IMAGE_PULL
+        pulled_at = (sim.scheduled_at or now) + IMAGE_PULL * self.scale
         if now < pulled_at:
             self._wake(pulled_at)
         elif sim.started_at is None:
@@ -383,7 +387,7 @@ class Simulation:
                 if blocked != sim.blocked:
                     sim.blocked = blocked
                 self._event(sim, "Warning", "Failed", f"Error: {blocked}", "kubelet", now)
-                self._wake(now + RETRY)
+                self._wake(now + RETRY * self.scale)
             else:
                 started = now if sim.blocked else pulled_at
                 sim.blocked = None
@@ -539,7 +543,7 @@ class Simulation:
         meta = dgd["metadata"]
         generation = meta.get("generation", 1)
         old = dgd.get("status") or {}
-        if now < record.observed_at + OPERATOR_DELAY:
+        if now < record.observed_at + OPERATOR_DELAY * self.scale:
             state, reason, message, counts = (
                 "initializing",
                 "Initializing",
@@ -618,7 +622,7 @@ class Simulation:
         existing = self.store.get("events", sim.namespace, name) if name else None
         if existing is not None:
             # Repeats are folded at most once per retry interval, as the recorder's cache does.
-            if at - self._event_last.get(name, 0.0) < RETRY:
+            if at - self._event_last.get(name, 0.0) < RETRY * self.scale:
                 return
             self._event_last[name] = at
             event = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def setup(self) -> None:
+        super().setup()
+        # TLS handshakes happen here, in the connection's thread, not in the accept loop.
+        if hasattr(self.connection, "do_handshake"):
+            self.connection.do_handshake()
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -51,12 +58,27 @@ class Listener(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], api: Api, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        api: Api,
+        verbose: bool = False,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.api = api
         self.verbose = verbose
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(
+                self.socket, server_side=True, do_handshake_on_connect=False
+            )
+
+    def handle_error(self, request, client_address) -> None:  # type: ignore[override]
+        # Clients that hang up mid-request (or fail the TLS handshake) are not our error.
+        if self.verbose:
+            super().handle_error(request, client_address)
 
     def process_request(self, request, client_address) -> None:  # type: ignore[override]
         with self._connections_lock:

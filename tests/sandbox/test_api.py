@@ -85,7 +85,7 @@ def test_the_installed_crd_is_readable(api):
 def test_requests_without_the_token_get_401(sandbox):
     request = urllib.request.Request(f"{sandbox.url}/api/v1/namespaces")
     with pytest.raises(urllib.error.HTTPError) as raised:
-        urllib.request.urlopen(request)
+        urllib.request.urlopen(request, context=sandbox.ssl_context())
     assert raised.value.code == 401
     assert json.loads(raised.value.read())["reason"] == "Unauthorized"
 
@@ -414,7 +414,7 @@ def test_the_control_endpoint_toggles_faults(sandbox, core):
         headers={"Authorization": f"Bearer {sandbox.token}", "Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request) as answer:
+    with urllib.request.urlopen(request, context=sandbox.ssl_context()) as answer:
         assert json.loads(answer.read())["failNext"] == [500]
     with pytest.raises(ApiException) as raised:
         core.list_namespace()

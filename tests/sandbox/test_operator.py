@@ -254,3 +254,11 @@ def test_v1alpha1_deployments_run_and_report_services(make_sandbox):
     assert status["state"] == "successful"
     assert status["services"]["VllmWorker"]["readyReplicas"] == 1
     assert status["services"]["VllmWorker"]["componentName"] == "legacy-vllmworker"
+
+
+def test_speed_shortens_the_lifecycle(make_sandbox):
+    sandbox = make_sandbox(speed=10)
+    dgds = client.CustomObjectsApi(sandbox_api_client(sandbox))
+    dgds.create_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, dgd_v1beta1())
+    sandbox.advance(4)
+    assert dgd_status(dgds, "qwen")["state"] == "successful"
