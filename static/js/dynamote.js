@@ -68,11 +68,11 @@
   }
 
   document.addEventListener("click", function (event) {
-    var el = event.target.closest("[data-menu-button], [data-sidebar-backdrop], [data-dismiss-toast], [data-copy]");
+    var el = event.target.closest("[data-menu-button], [data-menu-close], [data-sidebar-backdrop], [data-dismiss-toast], [data-copy]");
     if (!el) return;
     if (el.hasAttribute("data-menu-button")) {
       setMenu(el.getAttribute("aria-expanded") !== "true");
-    } else if (el.hasAttribute("data-sidebar-backdrop")) {
+    } else if (el.hasAttribute("data-sidebar-backdrop") || el.hasAttribute("data-menu-close")) {
       setMenu(false);
     } else if (el.hasAttribute("data-dismiss-toast")) {
       dismissToast(el.closest("[data-toast]"));
