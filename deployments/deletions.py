@@ -37,27 +37,30 @@ def deployment_delete(
 ) -> DeploymentDeletion:
     """Deletes the DGD (its pods follow); records who, when and what, whatever the outcome.
 
-    With a `confirmation`, a Ready deployment is deleted only when it equals the name.
-    Raises ClusterError (after recording it) when the cluster refuses.
+    With a `confirmation`, a Ready deployment is deleted only when it equals the name
+    (ConfirmationRequired otherwise, and nothing is recorded: nothing was attempted).
+    Raises ClusterError, after recording it, when the cluster refuses.
     """
-    record = DeploymentDeletion.objects.create(
-        user=user if user is not None and user.is_authenticated else None,
-        namespace=namespace,
-        name=name,
-    )
+    who = user if user is not None and user.is_authenticated else None
     try:
         target = deletion_target(namespace=namespace, name=name)
-        record.manifest = target.manifest
-        if confirmation is not None and target.ready and confirmation.strip() != name:
-            record.outcome, record.message = Outcome.FAILED, "The typed name did not match."
-            record.save(update_fields=["manifest", "outcome", "message"])
-            raise ConfirmationRequired(f'Type "{name}" to delete this Ready deployment.')
+    except cluster.ClusterError as exc:
+        DeploymentDeletion.objects.create(
+            user=who, namespace=namespace, name=name, outcome=Outcome.FAILED, message=exc.message
+        )
+        raise
+    if confirmation is not None and target.ready and confirmation.strip() != name:
+        raise ConfirmationRequired(f'Type "{name}" to delete this Ready deployment.')
+    record = DeploymentDeletion.objects.create(
+        user=who, namespace=namespace, name=name, manifest=target.manifest
+    )
+    try:
         cluster.dgd_delete(namespace=namespace, name=name)
     except cluster.ClusterError as exc:
         record.outcome, record.message = Outcome.FAILED, exc.message
-        record.save(update_fields=["manifest", "outcome", "message"])
+        record.save(update_fields=["outcome", "message"])
         raise
     record.outcome = Outcome.SUCCEEDED
-    record.save(update_fields=["manifest", "outcome"])
+    record.save(update_fields=["outcome"])
     cache_expire(namespace=namespace)
     return record

@@ -1,0 +1,51 @@
+"""Kubernetes load does not grow with viewers: 50 polling dashboards, one list per namespace."""
+
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from deployments.selectors import LIST_TTL, shared_cache
+
+VIEWERS = 50
+POLLS = 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_fifty_polling_dashboards_cost_one_list_per_namespace(
+    live_server, client, django_user_model, cluster_sandbox, create_dgd
+):
+    for name in ("alpha", "bravo", "charlie"):
+        create_dgd(name)
+    create_dgd("delta", namespace="dynamo")
+    client.force_login(django_user_model.objects.create_user("viewer", password="unused-pw-1"))
+    cookie = client.cookies["sessionid"].value
+    shared_cache.clear()
+    cluster_sandbox.reset_counters()
+    scopes = ["?namespace=default", "?namespace=dynamo", ""]
+    statuses, started = [], time.monotonic()
+
+    def dashboard(scope: str) -> None:
+        for _ in range(POLLS):
+            request = urllib.request.Request(
+                f"{live_server.url}/deployments/{scope}",
+                headers={"Cookie": f"sessionid={cookie}", "HX-Request": "true"},
+            )
+            with urllib.request.urlopen(request, timeout=20) as response:
+                statuses.append(response.status)
+                assert b"data-deployment" in response.read()
+            time.sleep(0.2)
+
+    threads = [threading.Thread(target=dashboard, args=(scopes[i % 3],)) for i in range(VIEWERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+
+    assert statuses == [200] * (VIEWERS * POLLS)
+    assert elapsed < LIST_TTL, "the polls must fall in one cache window"
+    for namespace in ("default", "dynamo", ""):  # "" is the all-namespaces list
+        assert cluster_sandbox.request_count("list", "dynamographdeployments", namespace) == 1
+        assert cluster_sandbox.request_count("list", "pods", namespace) == 1
