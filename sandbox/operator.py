@@ -280,7 +280,6 @@ class Simulation:
                 "creationTimestamp": rfc3339(now),
                 "generateName": name[: -len(suffix)],
                 "labels": labels,
-                "annotations": dict(component.pod_metadata.get("annotations") or {}),
                 "ownerReferences": [_owner(dgd)],
             },
             "spec": {
@@ -293,6 +292,9 @@ class Simulation:
             },
             "status": {"phase": "Pending", "qosClass": "Burstable"},
         }
+        annotations = component.pod_metadata.get("annotations")
+        if annotations:
+            pod["metadata"]["annotations"] = dict(annotations)
         self.store.put("pods", pod)
 
     def _sync_service(self, record: DgdRecord, dgd: dict, components: list[Component]) -> None:
@@ -525,9 +527,7 @@ class Simulation:
                 {
                     "name": "main",
                     "image": image,
-                    "imageID": f"{image.split(':')[0]}@sha256:{_hash(image, 64)}"
-                    if running
-                    else "",
+                    "imageID": _image_id(image) if running else "",
                     "ready": ready,
                     "started": running,
                     "restartCount": 0,
@@ -696,6 +696,11 @@ def _pod_container(component: Component) -> dict:
     container.setdefault("terminationMessagePath", "/dev/termination-log")
     container.setdefault("terminationMessagePolicy", "File")
     return container
+
+
+def _image_id(image: str) -> str:
+    """A pulled image's digest reference, as the kubelet reports it."""
+    return f"{image.split(':')[0]}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
 def _owner(dgd: dict) -> dict:

@@ -439,3 +439,46 @@ def test_requests_are_counted_by_verb_resource_and_namespace(sandbox, dgds, core
         "pods",
         200,
     )
+
+
+CLUSTER_FILE = """
+namespaces: [prod]
+secrets:
+- {namespace: prod, name: hf-token-secret, data: {HF_TOKEN: hf_x}}
+nodes:
+- {name: a100, gpu: {product: NVIDIA-A100-SXM4-80GB, memory: 81920, count: 8}, replicas: 2}
+user: system:serviceaccount:prod:dynamote
+permissions:
+- {apiGroups: [""], resources: [nodes], verbs: [list]}
+"""
+
+
+def test_a_cluster_file_sets_namespaces_secrets_nodes_and_permissions(make_sandbox, tmp_path):
+    path = tmp_path / "cluster.yaml"
+    path.write_text(CLUSTER_FILE)
+    sandbox = make_sandbox(cluster=path)
+    core = client.CoreV1Api(sandbox_api_client(sandbox))
+    nodes = core.list_node().items
+    assert [n.metadata.name for n in nodes] == ["a100-1", "a100-2"]
+    assert nodes[0].metadata.labels["nvidia.com/gpu.product"] == "NVIDIA-A100-SXM4-80GB"
+    with pytest.raises(ApiException) as raised:
+        core.list_namespace()
+    assert 'User "system:serviceaccount:prod:dynamote" cannot list' in status_of(raised)["message"]
+    assert sandbox.get("secrets", "prod", "hf-token-secret") is not None
+
+
+def test_an_outage_from_the_control_endpoint_refuses_connections_then_recovers(sandbox, core):
+    request = urllib.request.Request(
+        f"{sandbox.url}/sandbox/faults",
+        data=json.dumps({"outage": 0.5}).encode(),
+        headers={"Authorization": f"Bearer {sandbox.token}"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, context=sandbox.ssl_context()).read()
+    deadline = time.monotonic() + 5
+    while sandbox.running and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not sandbox.running
+    while not sandbox.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert core.list_namespace().items

@@ -93,3 +93,23 @@ def test_every_upstream_example_is_accepted_and_refused_when_broken(
             assert raised.value.status == 422, (path.name, what)
             causes = [c["field"] for c in status["details"]["causes"]]
             assert causes == [field], (path.name, what, causes)
+
+
+@pytest.mark.parametrize("version", ["v1alpha1", "v1beta1"])
+def test_the_status_the_operator_writes_is_valid_for_the_real_crd(
+    make_sandbox, shared_dynamo: Path, version
+):
+    from sandbox.schema import load_crd, validate, version_schema
+
+    crd_path = shared_dynamo / "crds/dynamo-1.5.0/nvidia.com_dynamographdeployments.yaml"
+    sandbox = make_sandbox(crds=[crd_path])
+    api = client.CustomObjectsApi(sandbox_api_client(sandbox))
+    example = sorted((shared_dynamo / "examples" / version).glob("*disagg*.yaml"))[0]
+    body = yaml.safe_load(example.read_text())
+    api.create_namespaced_custom_object(GROUP, version, "default", PLURAL, body)
+    sandbox.advance(60)
+    stored = api.get_namespaced_custom_object(
+        GROUP, version, "default", PLURAL, body["metadata"]["name"]
+    )
+    assert stored["status"]["state"] == "successful"
+    assert validate(version_schema(load_crd(crd_path), version), stored) == []
