@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -275,9 +275,9 @@ def is_external(dgd: dict) -> bool:
 # --- the dashboard ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Row:
-    """One line of the dashboard table."""
+    """One line of the dashboard table (hashable: the view caches its rendered HTML)."""
 
     namespace: str
     name: str
@@ -392,6 +392,39 @@ def valid_namespace(namespace: str) -> bool:
     return bool(_DNS_LABEL.match(namespace)) and (not allowed or namespace in allowed)
 
 
+_derived_lock = threading.Lock()
+_derived: dict[str, tuple[object, object, list[Row]]] = {}
+
+
+def _scope_rows(scope: str, dgds: Snapshot, pods: Snapshot, now: datetime) -> list[Row]:
+    """The rows of one cached list pair, derived once per fetch (ages refreshed per call)."""
+    with _derived_lock:
+        hit = _derived.get(scope)
+    if hit and hit[0] is dgds.value and hit[1] is pods.value:
+        rows = hit[2]
+    else:
+        groups = _grouped(pods.value or [])
+        rows, names = [], set()
+        for dgd in dgds.value:
+            meta = dgd.get("metadata") or {}
+            key = (meta.get("namespace", ""), meta.get("name", ""))
+            names.add(key)
+            rows.append(_row(dgd, groups.get(key, []), now))
+        for key, owned in groups.items():
+            # Pods left of a deleted DGD, all shutting down: the row shows Deleting until
+            # they are gone. (Pods of a DGD newer than the DGD list are not terminating.)
+            if key not in names and all(
+                (p.get("metadata") or {}).get("deletionTimestamp") for p in owned
+            ):
+                rows.append(_ghost_row(key[0], key[1], owned, now))
+        with _derived_lock:
+            _derived[scope] = (dgds.value, pods.value, rows)
+    return [
+        row if row.age == (age := humanize_age(row.created, now=now)) else replace(row, age=age)
+        for row in rows
+    ]
+
+
 def deployment_list(
     *, namespace: str | None, sort: str = "name", descending: bool = False
 ) -> Listing:
@@ -406,20 +439,7 @@ def deployment_list(
         if not dgds.has_value:
             continue
         fetched.append(dgds.fetched_at)
-        groups = _grouped(pods.value or [])
-        names = set()
-        for dgd in dgds.value:
-            meta = dgd.get("metadata") or {}
-            key = (meta.get("namespace", ""), meta.get("name", ""))
-            names.add(key)
-            rows.append(_row(dgd, groups.get(key, []), now))
-        for key, owned in groups.items():
-            # Pods left of a deleted DGD, all shutting down: the row shows Deleting until
-            # they are gone. (Pods of a DGD newer than the DGD list are not terminating.)
-            if key not in names and all(
-                (p.get("metadata") or {}).get("deletionTimestamp") for p in owned
-            ):
-                rows.append(_ghost_row(key[0], key[1], owned, now))
+        rows.extend(_scope_rows(scope, dgds, pods, now))
     rows.sort(key=SORTS.get(sort, SORTS["name"]), reverse=descending)
     fetched_at = min(fetched) if fetched else None
     shown = [(r.namespace, r.name, r.resource_version, r.badge.key, r.age, r.ready) for r in rows]

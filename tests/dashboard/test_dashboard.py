@@ -81,6 +81,7 @@ def test_unchanged_poll_answers_204_with_no_body(member_client, cluster_sandbox,
     response = member_client.get("/deployments/", {"fp": fingerprint}, headers=HTMX)
     assert response.status_code == 204
     assert response.content == b""
+    assert len(response.serialize_headers()) + len("HTTP/1.1 204 No Content\r\n\r\n") < 300
     cluster_sandbox.advance(2)
     assert member_client.get("/deployments/", {"fp": fingerprint}, headers=HTMX).status_code == 200
 
@@ -304,3 +305,13 @@ def test_header_shows_dynamo_not_installed(member_client, cluster_sandbox):
     # A cluster without the Dynamo platform: no DGD API in discovery.
     cluster_sandbox.api.crds.clear()
     assert "Cluster: Dynamo not installed" in member_client.get("/models/").content.decode()
+
+
+def test_benchmark_command_runs(db, capsys):
+    from django.core.management import call_command
+
+    call_command("bench_dashboard", deployments=20, workers=1, runs=5)
+    out = capsys.readouterr().out
+    assert "Seeded 20 DGDs and 40 pods" in out
+    assert "Table partial: 20 rows" in out
+    assert "Unchanged poll: HTTP 204" in out
