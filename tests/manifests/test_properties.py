@@ -169,7 +169,8 @@ BAD_TOKEN = st.one_of(
     ).map("".join),
     st.sampled_from(sorted(MANAGED_FLAGS)).flatmap(
         lambda flag: st.sampled_from(
-            [flag, f"{flag}=x", flag.replace("-", "_").replace("__", "--", 1)]
+            # The underscore spelling keeps the leading dashes: --model_path, -tp.
+            [flag, f"{flag}=x", re.sub(r"(?<=\w)-", "_", flag)]
         )
     ),
 )
