@@ -241,6 +241,9 @@ class DeploymentForm(forms.Form):
         self.fields["name"].initial = default_name(model, first)
         self.fields["name"].widget.attrs["data-generated-names"] = json.dumps(self.default_names())
         self.fields["tensor_parallel_size"].initial = model.default_tp
+        for role in ("prefill", "decode"):
+            self.fields[f"{role}_replicas"].initial = 1
+            self.fields[f"{role}_tensor_parallel_size"].initial = model.default_tp
         self.fields["context_length"].widget.attrs["max"] = model.context_length
         self.fields["context_length"].widget.attrs["placeholder"] = f"{model.context_length}"
         self.fields[
