@@ -1,0 +1,136 @@
+"""The dashboard in Chromium: live status, pods, delete with confirmation, outages, layouts."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from deployments import cluster, selectors
+from tests.dashboard.conftest import dgd_manifest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def dashboard(logged_in_page, cluster_sandbox, settings, monkeypatch, live_server):
+    """A logged-in page on a sandbox, polling every half second through a short cache."""
+    settings.DYNAMOTE_POLL_SECONDS = 0.5
+    monkeypatch.setattr(selectors, "LIST_TTL", 0.2)
+    selectors.shared_cache.clear()
+    yield logged_in_page
+    selectors.shared_cache.clear()
+
+
+def create(name: str, **kwargs) -> None:
+    cluster.dgd_create(manifest=dgd_manifest(name, **kwargs))
+
+
+def row(page, name: str, namespace: str = "default"):
+    return page.locator(f'tr[data-deployment="{namespace}/{name}"]')
+
+
+def test_deploying_becomes_ready_without_reload(dashboard, cluster_sandbox, live_server):
+    page = dashboard
+    create("llama")
+    cluster_sandbox.advance(3)
+    page.goto(f"{live_server.url}/deployments/")
+    expect(row(page, "llama").locator("[data-badge]")).to_have_text("Deploying")
+    page.evaluate("window.stillTheSamePage = true")
+    cluster_sandbox.advance(60)
+    expect(row(page, "llama").locator("[data-badge]")).to_have_text("Ready", timeout=8000)
+    expect(row(page, "llama")).to_contain_text("2/2")
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_pods_list_refreshes_until_every_pod_is_ready(dashboard, cluster_sandbox, live_server):
+    page = dashboard
+    create("llama")
+    cluster_sandbox.advance(3)
+    page.goto(f"{live_server.url}/deployments/default/llama/")
+    pods = page.get_by_role("table", name="Pods").locator("tbody tr")
+    expect(pods).to_have_count(2)
+    expect(page.locator("#live")).to_have_attribute("data-poll", "0.5")
+    expect(page.locator("[data-why-not-ready]")).to_contain_text("pulling the image")
+    cluster_sandbox.advance(60)
+    expect(pods.filter(has_text="1/1")).to_have_count(2, timeout=8000)
+    expect(page.locator("#live")).not_to_have_attribute("data-poll", re.compile(".*"))
+    expect(
+        page.get_by_text("kubectl port-forward svc/llama-frontend 8000:8000 -n default")
+    ).to_be_visible()
+
+
+def test_delete_with_confirmation(dashboard, cluster_sandbox, live_server):
+    page = dashboard
+    create("llama")
+    cluster_sandbox.advance(60)
+    page.goto(f"{live_server.url}/deployments/")
+    expect(row(page, "llama").locator("[data-badge]")).to_have_text("Ready")
+
+    page.get_by_role("link", name="Delete llama").click()
+    dialog = page.get_by_role("dialog", name="Delete llama?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    expect(row(page, "llama")).to_be_visible()
+    assert cluster_sandbox.get("dgd", "default", "llama") is not None
+
+    page.get_by_role("link", name="Delete llama").click()
+    confirm = dialog.get_by_role("button", name="Delete llama")
+    expect(confirm).to_be_disabled()
+    dialog.get_by_label("Type llama to confirm").fill("llama")
+    expect(confirm).to_be_enabled()
+    confirm.click()
+    expect(dialog).to_have_count(0)
+    expect(page.get_by_role("status").filter(has_text='Deleting "llama"')).to_be_visible()
+    expect(row(page, "llama").locator("[data-badge]")).to_have_text("Deleting")
+    cluster_sandbox.advance(6)
+    expect(row(page, "llama")).to_have_count(0, timeout=8000)
+    expect(page.locator("[data-empty]")).to_be_visible()
+
+
+def test_cluster_down_then_back(dashboard, cluster_sandbox, live_server):
+    page = dashboard
+    create("llama")
+    page.goto(f"{live_server.url}/deployments/")
+    expect(row(page, "llama")).to_be_visible()
+    cluster_sandbox.stop()
+    banner = page.locator("[data-cluster-banner]")
+    expect(banner).to_contain_text("Cluster unreachable", timeout=8000)
+    expect(banner.locator("[data-stale]")).to_contain_text("Showing the last data, fetched at")
+    expect(row(page, "llama")).to_be_visible()
+    cluster_sandbox.restart()
+    expect(banner).to_have_count(0, timeout=8000)
+    expect(row(page, "llama")).to_be_visible()
+
+
+def test_api_answering_500(dashboard, cluster_sandbox, live_server):
+    page = dashboard
+    create("llama")
+    page.goto(f"{live_server.url}/deployments/")
+    expect(row(page, "llama")).to_be_visible()
+    cluster_sandbox.fail_next(2, 500)
+    expect(page.locator("[data-cluster-banner]")).to_contain_text("HTTP 500", timeout=8000)
+    expect(row(page, "llama")).to_be_visible()
+    expect(page.locator("[data-cluster-banner]")).to_have_count(0, timeout=8000)
+
+
+@pytest.mark.parametrize("width", [375, 1440])
+def test_responsive_layout(dashboard, cluster_sandbox, live_server, width):
+    page = dashboard
+    page.set_viewport_size({"width": width, "height": 800})
+    create("llama-3-1-8b-instruct", model="meta-llama/Llama-3.1-8B-Instruct")
+    create("huge", gpus=16)
+    cluster_sandbox.advance(4)
+    for path in ("/deployments/", "/deployments/default/huge/"):
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"{path} scrolls sideways at {width} px"
+    page.goto(f"{live_server.url}/deployments/")
+    expect(page.get_by_role("link", name="Delete huge")).to_be_visible()
+    pending = row(page, "huge").locator("[data-badge]")
+    expect(pending).to_contain_text("Pending")
+    expect(pending).to_have_attribute("title", re.compile("Insufficient nvidia.com/gpu"))
