@@ -189,7 +189,7 @@ def test_phone_layout_hides_the_sidebar_behind_a_menu_button(logged_in_page: Pag
     page = logged_in_page
     page.set_viewport_size({"width": 375, "height": 812})
     sidebar = page.get_by_role("navigation", name="Main")
-    menu = page.get_by_role("button", name="Menu")
+    menu = page.get_by_role("button", name="Menu", exact=True)
 
     expect(sidebar).to_be_hidden()
     expect(menu).to_have_attribute("aria-expanded", "false")
@@ -199,6 +199,10 @@ def test_phone_layout_hides_the_sidebar_behind_a_menu_button(logged_in_page: Pag
     expect(sidebar.get_by_role("link", name="Deployments")).to_be_visible()
     page.keyboard.press("Escape")
     expect(sidebar).to_be_hidden()
+    menu.click()
+    sidebar.get_by_role("button", name="Close menu").click()
+    expect(sidebar).to_be_hidden()
+    expect(menu).to_have_attribute("aria-expanded", "false")
 
     expect(cards(page)).to_have_count(8)
     assert len({round(card.bounding_box()["x"]) for card in cards(page).all()}) == 1
@@ -208,7 +212,7 @@ def test_desktop_layout_shows_the_sidebar_and_four_columns(logged_in_page: Page)
     page = logged_in_page
     page.set_viewport_size({"width": 1440, "height": 900})
     expect(page.get_by_role("navigation", name="Main")).to_be_visible()
-    expect(page.get_by_role("button", name="Menu")).to_be_hidden()
+    expect(page.get_by_role("button", name="Menu", exact=True)).to_be_hidden()
     expect(cards(page)).to_have_count(8)
     assert _first_row_columns(page) == 4
 
