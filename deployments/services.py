@@ -19,6 +19,7 @@ from deployments.manifests import (
     worker_roles,
 )
 from deployments.models import DeploymentSubmission, Outcome
+from deployments.selectors import cache_expire
 
 logger = logging.getLogger("dynamote.deploy")
 
@@ -251,6 +252,8 @@ def deployment_create(
             type(exc).__name__,
         )
         raise DeploymentFailed(submission, exc) from exc
+    # The dashboard's shared cache must show the new deployment on the next read.
+    cache_expire(namespace=config.namespace)
     submission.outcome = Outcome.SUCCEEDED
     submission.message = f"Created {config.namespace}/{config.name}."
     submission.save(update_fields=["outcome", "message", "updated_at"])

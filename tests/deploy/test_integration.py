@@ -36,6 +36,18 @@ def test_create_in_the_version_the_cluster_serves(
     assert DeploymentSubmission.objects.get().api_version == version
 
 
+def test_the_new_deployment_shows_at_once_after_the_redirect(member_client, cluster_sandbox):
+    def table() -> str:
+        return member_client.get("/deployments/", headers={"HX-Request": "true"}).content.decode()
+
+    # A dashboard viewed just before fills the shared cache without the new deployment.
+    assert "data-deployment=" not in table()
+    response = member_client.post(NEW_URL, form_data(idempotency_key="fresh", name="fresh-one"))
+    detail = member_client.get(response["Location"]).content.decode()
+    assert "There is no deployment" not in detail
+    assert 'data-deployment="default/fresh-one"' in table()
+
+
 def test_a_taken_name_suggests_a_free_one(member_client, cluster_sandbox):
     member_client.post(NEW_URL, form_data(idempotency_key="a"))
     response = member_client.post(NEW_URL, form_data(idempotency_key="b"))
