@@ -273,6 +273,7 @@ class DeploymentForm(forms.Form):
             self.fields["namespace"].widget = forms.TextInput(
                 attrs={"class": INPUT + " font-mono", "autocomplete": "off"}
             )
+            self.fields["namespace"].help_text = target.namespaces_note
         self.fields["namespace"].initial = default_namespace
         self.fields["namespace"].label = "Namespace"
 

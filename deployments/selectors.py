@@ -316,6 +316,9 @@ class Listing:
     fetched_at: datetime | None
     error: ClusterError | None
     fingerprint: str
+    # Parts that could not be read, each with the cluster's reason (e.g. a missing RBAC rule).
+    events_error: str = ""
+    logs_error: str = ""
 
     @property
     def stale(self) -> bool:
@@ -535,6 +538,9 @@ class Detail:
     fetched_at: datetime | None
     error: ClusterError | None
     fingerprint: str
+    # Parts that could not be read, each with the cluster's reason (e.g. a missing RBAC rule).
+    events_error: str = ""
+    logs_error: str = ""
 
     @property
     def stale(self) -> bool:
@@ -638,7 +644,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
     ):
         nodes = _cached("nodes", "", NODES_TTL, cluster.nodes).value
         cluster_pods = _pods(ALL).value
-    logs = _crash_logs(namespace, owned)
+    logs, logs_error = _crash_logs(namespace, owned)
     reason = (
         why_not_ready(
             dgd, pods=owned, events=events, nodes=nodes, cluster_pods=cluster_pods, logs=logs
@@ -684,11 +690,13 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
         fetched_at=dgds.fetched_at,
         error=error,
         fingerprint=digest,
+        events_error=events_snapshot.error.message if events_snapshot.error else "",
+        logs_error=logs_error,
     )
 
 
-def _crash_logs(namespace: str, pods: list[dict]) -> dict[str, str]:
-    """The last log lines of (at most) one crashing pod."""
+def _crash_logs(namespace: str, pods: list[dict]) -> tuple[dict[str, str], str]:
+    """The last log lines of (at most) one crashing pod, and why they could not be read."""
     for pod in pods:
         statuses = (pod.get("status") or {}).get("containerStatuses") or []
         waiting = [((s.get("state") or {}).get("waiting") or {}).get("reason") for s in statuses]
@@ -702,8 +710,8 @@ def _crash_logs(namespace: str, pods: list[dict]) -> dict[str, str]:
                 LIST_TTL,
                 lambda name=name: cluster.pod_log(namespace=namespace, name=name, tail_lines=20),
             )
-            return {name: snapshot.value or ""}
-    return {}
+            return {name: snapshot.value or ""}, snapshot.error.message if snapshot.error else ""
+    return {}, ""
 
 
 def pod_list(*, namespace: str, name: str) -> list[PodRow]:

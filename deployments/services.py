@@ -35,6 +35,7 @@ class Target:
     reachable: bool
     note: str = ""
     namespaces: list[str] = field(default_factory=list)
+    namespaces_note: str = ""
 
 
 class ClusterSession:
@@ -76,17 +77,19 @@ def deploy_target(*, session: ClusterSession) -> Target:
             ),
         )
     namespaces: list[str] = []
+    namespaces_note = ""
     if not settings.DYNAMOTE_NAMESPACES:
         try:
             namespaces = session.call(cluster.namespaces)
-        except cluster.ClusterError:
-            namespaces = []
+        except cluster.ClusterError as exc:
+            namespaces_note = f"The namespaces could not be listed; type one. {exc.message}"
     return Target(
         api_version=version,
         crd=crd,
         reachable=True,
         note=f"Targets nvidia.com/{version}, the version the cluster prefers.",
         namespaces=namespaces,
+        namespaces_note=namespaces_note,
     )
 
 
