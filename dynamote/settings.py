@@ -178,6 +178,8 @@ if DYNAMOTE_NAMESPACES and DYNAMOTE_DEFAULT_NAMESPACE not in DYNAMOTE_NAMESPACES
     raise ImproperlyConfigured(
         f"DYNAMOTE_DEFAULT_NAMESPACE={DYNAMOTE_DEFAULT_NAMESPACE!r} is not in DYNAMOTE_NAMESPACES."
     )
+# How often the dashboard and details pages poll for changes, in seconds.
+DYNAMOTE_POLL_SECONDS = env_int("DYNAMOTE_POLL_SECONDS", 10, minimum=2)
 # The Dynamo release whose runtime images new deployments use by default.
 DYNAMOTE_DYNAMO_VERSION = env_str("DYNAMOTE_DYNAMO_VERSION", "1.5.0")
 

@@ -61,7 +61,7 @@ def _unchanged(response: HttpResponse | None = None) -> HttpResponse:
 
 
 def _poll_seconds() -> float:
-    return float(getattr(settings, "DYNAMOTE_POLL_SECONDS", 10))
+    return settings.DYNAMOTE_POLL_SECONDS
 
 
 def _filters(request: HttpRequest) -> tuple[str, str, bool]:
