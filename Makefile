@@ -22,3 +22,6 @@ format: ## Fix lint and formatting
 
 e2e: ## Only the browser tests
 	uv run pytest tests/e2e
+
+screenshots: ## Regenerate the README screenshots in docs/screenshots/ from a sandbox demo
+	uv run python scripts/screenshots.py
