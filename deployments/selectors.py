@@ -316,9 +316,6 @@ class Listing:
     fetched_at: datetime | None
     error: ClusterError | None
     fingerprint: str
-    # Parts that could not be read, each with the cluster's reason (e.g. a missing RBAC rule).
-    events_error: str = ""
-    logs_error: str = ""
 
     @property
     def stale(self) -> bool:

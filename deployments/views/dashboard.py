@@ -92,14 +92,12 @@ def _sort_links(namespace: str, sort: str, descending: bool) -> dict[str, dict]:
     return links
 
 
-@require_GET
-def index(request: HttpRequest) -> HttpResponse:
-    """The dashboard; HTMX requests get the table partial, or 204 when nothing changed."""
-    namespace, sort, descending = _filters(request)
+def _table_context(namespace: str, sort: str, descending: bool) -> dict:
+    """What the table partial needs besides its rows: filters, sort links, polling."""
     query = {"sort": f"{'-' if descending else ''}{sort}"}
     if namespace:
         query["namespace"] = namespace
-    context = {
+    return {
         "namespace": namespace,
         "sort": sort,
         "descending": descending,
@@ -107,6 +105,13 @@ def index(request: HttpRequest) -> HttpResponse:
         "table_url": f"{reverse('deployments:index')}?{urlencode(query)}",
         "poll_seconds": _poll_seconds(),
     }
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    """The dashboard; HTMX requests get the table partial, or 204 when nothing changed."""
+    namespace, sort, descending = _filters(request)
+    context = _table_context(namespace, sort, descending)
     if (
         not request.htmx
         and not request.GET.get("wait")
@@ -259,21 +264,13 @@ def _after_delete(request: HttpRequest, context: dict) -> HttpResponse:
     current = request.headers.get("HX-Current-URL", "")
     namespace, sort, descending = _filters(_query_of(request, current))
     listing = deployment_list(namespace=namespace or None, sort=sort, descending=descending)
-    query = {"sort": f"{'-' if descending else ''}{sort}"}
-    if namespace:
-        query["namespace"] = namespace
     response = TemplateResponse(
         request,
         "deployments/index.html#table",
         {
+            **_table_context(namespace, sort, descending),
             "listing": listing,
             "rows_html": _rows_html(listing.rows),
-            "namespace": namespace,
-            "sort": sort,
-            "descending": descending,
-            "sort_links": _sort_links(namespace, sort, descending),
-            "table_url": f"{reverse('deployments:index')}?{urlencode(query)}",
-            "poll_seconds": _poll_seconds(),
         },
     )
     response["HX-Retarget"] = "#deployments-table"
