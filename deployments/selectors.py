@@ -21,6 +21,7 @@ from django.conf import settings
 
 from deployments import cluster
 from deployments.cluster import ClusterError
+from deployments.engines import ENGINES
 from deployments.manifests import ENGINE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MODEL_ID_KEY
 from deployments.models import DeploymentSubmission, Outcome
 from deployments.status import (
@@ -291,6 +292,11 @@ class Row:
     external: bool
     resource_version: str
     gone: bool = False  # the DGD is deleted; its pods are still shutting down
+
+    @property
+    def engine_label(self) -> str:
+        facts = ENGINES.get(self.engine)
+        return facts.label if facts else self.engine
 
     def as_json(self) -> dict:
         return {

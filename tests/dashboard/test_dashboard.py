@@ -46,7 +46,7 @@ def test_full_page_lists_rows_with_model_engine_age_and_external(
     create_dgd("theirs", external=True)
     html = member_client.get("/deployments/?wait=1").content.decode()
     assert "llama-3.1-8b-instruct" in html
-    assert "vllm" in html
+    assert ">vLLM<" in html
     assert "external" in html.split('data-deployment="default/theirs"')[1].split("</tr>")[0]
     assert re.search(r'<time datetime="[^"]+" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC">', html)
 
