@@ -546,7 +546,8 @@ class Api:
         container = query.get("container")
         if container and container != "main":
             raise ApiError(400, f"container {container} is not valid for pod {info.name}", {})
-        lines = self.sim.pod_logs(info.namespace, info.name, self.clock.now())
+        previous = query.get("previous", "").lower() in ("true", "1")
+        lines = self.sim.pod_logs(info.namespace, info.name, self.clock.now(), previous=previous)
         if isinstance(lines, str):
             raise ApiError(400, lines, {})
         tail = query.get("tailLines")

@@ -78,7 +78,7 @@ class SandboxCluster:
         installed = [schema.load_crd(p) for p in crds] if crds else [compact_crd(profile)]
         spec = load_cluster(cluster)
         self.store = Store()
-        self.simulation = Simulation(self.store, speed=speed)
+        self.simulation = Simulation(self.store, speed=speed, images=spec.get("images"))
         self.api = Api(
             store=self.store,
             simulation=self.simulation,

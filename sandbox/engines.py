@@ -1,9 +1,15 @@
-"""What the simulated kubelet knows about Dynamo workers: engine, model size, start-up logs."""
+"""What the simulated kubelet knows about Dynamo workers: engine, model size, start-up logs.
+
+Also the sandbox's simulated container registry (which images can be pulled) and each
+engine's command-line flags (an unknown one makes the worker exit, as argparse does).
+"""
 
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .clock import rfc3339
 
@@ -19,6 +25,8 @@ class Workload:
     engine: str  # vllm | sglang | trtllm | frontend | planner | mocker | generic
     model: str
     tensor_parallel: int
+    # Arguments the engine's parser does not know: the worker exits with code 2 at start.
+    unrecognized: tuple[str, ...] = ()
 
     @property
     def params_b(self) -> float:
@@ -65,7 +73,8 @@ def workload(component_type: str, command: list[str], args: list[str]) -> Worklo
         engine = "frontend"
     model = _flag(words, "--model", "--model-path", "--served-model-name") or ""
     tp = _flag(words, "--tensor-parallel-size", "--tp", "--tp-size") or "1"
-    return Workload(engine, model, int(tp) if tp.isdigit() else 1)
+    unknown = unrecognized_arguments(engine, tuple(words)) if engine in ENGINE_FLAGS else ()
+    return Workload(engine, model, int(tp) if tp.isdigit() else 1, unknown)
 
 
 def startup_log(work: Workload, started_at: float, ready_at: float) -> list[tuple[float, str]]:
@@ -136,3 +145,308 @@ def startup_log(work: Workload, started_at: float, ready_at: float) -> list[tupl
 def _vllm_time(seconds: float) -> str:
     stamp = rfc3339(seconds)  # 2026-11-26T08:52:37Z -> 11-26 08:52:37
     return f"{stamp[5:10]} {stamp[11:19]}"
+
+
+# --- the simulated registry -------------------------------------------------------------------
+
+DYNAMO_REGISTRY = "nvcr.io/nvidia/ai-dynamo"
+RUNTIME_REPOSITORIES = {
+    "vllm": f"{DYNAMO_REGISTRY}/vllm-runtime",
+    "sglang": f"{DYNAMO_REGISTRY}/sglang-runtime",
+    "trtllm": f"{DYNAMO_REGISTRY}/tensorrtllm-runtime",
+}
+# Dynamo releases whose runtime images the registry holds (0.x serve v1alpha1, 1.x v1beta1).
+DYNAMO_RELEASES = (
+    "0.5.0",
+    "0.5.1",
+    "0.6.0",
+    "0.6.1",
+    "0.7.0",
+    "0.7.1",
+    "1.0.0",
+    "1.1.0",
+    "1.2.0",
+    "1.3.0",
+    "1.4.0",
+    "1.5.0",
+)
+LATEST_RELEASE = DYNAMO_RELEASES[-1]
+# Dynamo's published example manifests name a placeholder tag; they deploy as written.
+EXAMPLE_TAG = "my-tag"
+# A registry on the machine itself (an image you built and pushed there) always has it.
+LOCAL_REGISTRIES = ("localhost", "127.0.0.1")
+
+
+def _split_image(image: str) -> tuple[str, str, str]:
+    """(registry host, repository with host, tag or digest) of an image reference."""
+    name, _, digest = image.partition("@")
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    tag = ""
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1 :]
+    first = name.split("/", 1)[0]
+    host = first if "/" in name and ("." in first or ":" in first or first == "localhost") else ""
+    return host.split(":", 1)[0], name, digest or tag or "latest"
+
+
+def image_available(image: str, extra: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Whether the simulated registry can serve an image.
+
+    It holds the Dynamo runtime images (vllm, sglang, tensorrtllm) at DYNAMO_RELEASES, the
+    placeholder tag of Dynamo's examples, and every image the cluster file lists under
+    `images:` (an entry without a tag stands for every tag of that repository); an image from
+    a registry on localhost/127.0.0.1 is always there. Anything else is not found.
+    """
+    host, repository, tag = _split_image(image)
+    if host in LOCAL_REGISTRIES or tag == EXAMPLE_TAG:
+        return True
+    if repository in RUNTIME_REPOSITORIES.values() and tag in DYNAMO_RELEASES:
+        return True
+    return image in extra or repository in extra
+
+
+def pull_error(image: str) -> str:
+    """containerd's answer for an image the registry does not have."""
+    return f'rpc error: code = NotFound desc = failed to pull and unpack image "{image}": not found'
+
+
+# --- engine flags -----------------------------------------------------------------------------
+
+# Flags every Dynamo worker takes, whatever the engine.
+_DYNAMO_FLAGS = (
+    "-h",
+    "--help",
+    "--endpoint",
+    "--migration-limit",
+    "--dyn-tool-call-parser",
+    "--dyn-reasoning-parser",
+    "--custom-jinja-template",
+    "--store-kv",
+    "--request-plane",
+    "--disaggregation-mode",
+    "--kv-events-config",
+)
+# Per engine: the flags Dynamote writes (deployments/engines.py and manifests.worker_args,
+# copied by name only), then common flags of the engine itself.
+ENGINE_FLAGS: dict[str, frozenset[str]] = {
+    "vllm": frozenset(
+        (
+            *_DYNAMO_FLAGS,
+            # Dynamote
+            "--model",
+            "--served-model-name",
+            "--tensor-parallel-size",
+            "-tp",
+            "--max-model-len",
+            "--trust-remote-code",
+            "--no-trust-remote-code",
+            "--enforce-eager",
+            "--no-enforce-eager",
+            "--enable-prefix-caching",
+            "--no-enable-prefix-caching",
+            "--is-prefill-worker",
+            "--kv-transfer-config",
+            # vLLM
+            "--gpu-memory-utilization",
+            "--max-num-seqs",
+            "--max-num-batched-tokens",
+            "--dtype",
+            "--quantization",
+            "-q",
+            "--kv-cache-dtype",
+            "--block-size",
+            "--enable-chunked-prefill",
+            "--no-enable-chunked-prefill",
+            "--pipeline-parallel-size",
+            "-pp",
+            "--data-parallel-size",
+            "-dp",
+            "--enable-expert-parallel",
+            "--reasoning-parser",
+            "--tool-call-parser",
+            "--enable-auto-tool-choice",
+            "--chat-template",
+            "--seed",
+            "--swap-space",
+            "--cpu-offload-gb",
+            "--load-format",
+            "--download-dir",
+            "--revision",
+            "--tokenizer",
+            "--tokenizer-mode",
+            "--max-logprobs",
+            "--disable-log-requests",
+            "--disable-log-stats",
+            "--generation-config",
+            "--limit-mm-per-prompt",
+            "--max-seq-len-to-capture",
+            "--compilation-config",
+            "-O",
+            "--speculative-config",
+            "--hf-overrides",
+            "--override-generation-config",
+            "--async-scheduling",
+            "--connector",
+        )
+    ),
+    "sglang": frozenset(
+        (
+            *_DYNAMO_FLAGS,
+            # Dynamote
+            "--model-path",
+            "--served-model-name",
+            "--tp",
+            "--tp-size",
+            "--tensor-parallel-size",
+            "--context-length",
+            "--trust-remote-code",
+            "--disable-cuda-graph",
+            "--disable-radix-cache",
+            "--disaggregation-transfer-backend",
+            "--disaggregation-bootstrap-port",
+            "--host",
+            # SGLang
+            "--port",
+            "--mem-fraction-static",
+            "--chunked-prefill-size",
+            "--max-running-requests",
+            "--max-total-tokens",
+            "--max-prefill-tokens",
+            "--dtype",
+            "--quantization",
+            "--kv-cache-dtype",
+            "--reasoning-parser",
+            "--tool-call-parser",
+            "--page-size",
+            "--ep-size",
+            "--dp-size",
+            "--pp-size",
+            "--enable-dp-attention",
+            "--skip-tokenizer-init",
+            "--use-sglang-tokenizer",
+            "--schedule-policy",
+            "--attention-backend",
+            "--cuda-graph-max-bs",
+            "--enable-torch-compile",
+            "--random-seed",
+            "--chat-template",
+            "--tokenizer-path",
+            "--revision",
+            "--load-format",
+            "--log-level",
+            "--enable-metrics",
+            "--stream-interval",
+            "--speculative-algorithm",
+            "--disaggregation-ib-device",
+        )
+    ),
+    "trtllm": frozenset(
+        (
+            *_DYNAMO_FLAGS,
+            # Dynamote
+            "--model-path",
+            "--served-model-name",
+            "--tensor-parallel-size",
+            "--max-seq-len",
+            # TensorRT-LLM
+            "--extra-engine-args",
+            "--override-engine-args",
+            "--pipeline-parallel-size",
+            "--expert-parallel-size",
+            "--max-batch-size",
+            "--max-num-tokens",
+            "--max-beam-width",
+            "--free-gpu-memory-fraction",
+            "--kv-block-size",
+            "--publish-events-and-metrics",
+            "--disaggregation-strategy",
+            "--next-endpoint",
+            "--encode-endpoint",
+            "--modality",
+            "--gpus-per-node",
+            "--tokenizer",
+        )
+    ),
+}
+_SHELL_SEPARATORS = {"&&", "||", ";", "|", "&"}
+_NUMBER = re.compile(r"-\.?\d")
+
+
+@lru_cache(maxsize=1024)
+def unrecognized_arguments(engine: str, words: tuple[str, ...]) -> tuple[str, ...]:
+    """The arguments after `-m dynamo.<engine>` its parser would reject, as argparse lists them.
+
+    A flag is known by its name before any "="; vLLM also reads underscores as dashes.
+    Words that do not start with "-" are values: of a known flag they are consumed, after an
+    unknown flag argparse cannot place them either, so they are listed with it.
+    """
+    known = ENGINE_FLAGS.get(engine)
+    module = f"dynamo.{engine}"
+    if known is None or module not in words:
+        return ()
+    args: list[str] = []
+    for word in words[words.index(module) + 1 :]:
+        if word in _SHELL_SEPARATORS:
+            break
+        args.append(word)
+    if len(args) == 1 and " " in args[0]:
+        try:
+            args = shlex.split(args[0])
+        except ValueError:
+            args = args[0].split()
+    unknown: list[str] = []
+    after_unknown = False
+    for word in args:
+        if not word.startswith("-") or word == "-" or _NUMBER.match(word):
+            if after_unknown:
+                unknown.append(word)
+            continue
+        name = word.split("=", 1)[0]
+        if engine == "vllm" and name.startswith("--"):
+            name = "--" + name[2:].replace("_", "-")
+        after_unknown = name not in known
+        if after_unknown:
+            unknown.append(word)
+    return tuple(unknown)
+
+
+_PROGRAM = "__main__.py"
+
+
+def crash_log(work: Workload, started_at: float, exited_at: float) -> list[tuple[float, str]]:
+    """Timed log lines of a worker that rejects its arguments: start-up, then argparse's usage."""
+    span = max(exited_at - started_at, 0.1)
+    model = work.model or "model"
+    if work.engine == "vllm":
+        head = [
+            (0.0, f"INFO {_vllm_time(started_at)} Automatically detected platform cuda."),
+            (0.4, f"INFO {_vllm_time(started_at + 0.4 * span)} dynamo.vllm: parsing arguments"),
+        ]
+        usage = (
+            "[-h] [--model MODEL] [--served-model-name SERVED_MODEL_NAME [...]] "
+            "[--tensor-parallel-size TENSOR_PARALLEL_SIZE] [--max-model-len MAX_MODEL_LEN] ..."
+        )
+    elif work.engine == "sglang":
+        head = [
+            (0.0, f"[{rfc3339(started_at)}] dynamo.sglang: starting worker for {model}"),
+            (0.4, f"[{rfc3339(started_at + 0.4 * span)}] dynamo.sglang: parsing arguments"),
+        ]
+        usage = (
+            "[-h] --model-path MODEL_PATH [--served-model-name SERVED_MODEL_NAME] "
+            "[--tp-size TP_SIZE] [--context-length CONTEXT_LENGTH] ..."
+        )
+    else:
+        head = [
+            (0.0, f"[{rfc3339(started_at)}] [TensorRT-LLM] TensorRT-LLM version: 1.1.0"),
+            (0.4, f"[{rfc3339(started_at + 0.4 * span)}] dynamo.trtllm: parsing arguments"),
+        ]
+        usage = (
+            "[-h] [--model-path MODEL_PATH] [--served-model-name SERVED_MODEL_NAME] "
+            "[--tensor-parallel-size TENSOR_PARALLEL_SIZE] [--max-seq-len MAX_SEQ_LEN] ..."
+        )
+    tail = [
+        (1.0, f"usage: {_PROGRAM} {usage}"),
+        (1.0, f"{_PROGRAM}: error: unrecognized arguments: {' '.join(work.unrecognized)}"),
+    ]
+    return [(started_at + f * span, text) for f, text in [*head, *tail]]

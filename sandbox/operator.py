@@ -2,6 +2,9 @@
 
 Everything is a function of the sandbox clock: reconcile(now) moves every pod along
 Pending -> ContainerCreating -> Running -> Ready and writes each DGD's status from its pods.
+Like a kubelet, it fails to pull an image the simulated registry does not have
+(ErrImagePull, then ImagePullBackOff between retries) and restarts a worker that exits
+because its engine rejects an argument (CrashLoopBackOff, back-off doubling from 10 s to 5 min).
 It is cheap to call before every request because it does nothing until the next due
 transition (next_wakeup) or until an API write marks it dirty.
 """
@@ -10,11 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .clock import rfc3339
 from .conversion import GPU, convert_dgd
-from .engines import Workload, startup_log, workload
+from .engines import (
+    LATEST_RELEASE,
+    RUNTIME_REPOSITORIES,
+    Workload,
+    crash_log,
+    image_available,
+    pull_error,
+    startup_log,
+    workload,
+)
 from .store import Store
 
 DGD = "dynamographdeployments.nvidia.com"
@@ -28,7 +41,14 @@ IMAGE_PULL = 4.0  # ContainerCreating, once scheduled
 TERMINATION_GRACE = 5.0  # how long deleted pods show Terminating
 RETRY = 10.0  # scheduler and kubelet retry interval for stuck pods
 FRONTEND_PORT = 8000
-DEFAULT_IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:latest"
+DEFAULT_IMAGE = f"{RUNTIME_REPOSITORIES['vllm']}:{LATEST_RELEASE}"
+PULL_NOT_FOUND = 2.0  # a pull of an image the registry lacks fails this long after it starts
+ERR_IMAGE_PULL_SHOWN = 2.0  # ErrImagePull shows until the next sync, then ImagePullBackOff
+CRASH_AFTER = 3.0  # a worker with an unknown argument exits this long after it starts
+EXIT_CODE = 2  # argparse's exit status for a usage error
+TERMINATED_SHOWN = 1.0  # an exited container shows terminated until the next sync
+BACKOFF_INITIAL = 10.0  # kubelet back-off for image pulls and container restarts...
+BACKOFF_MAX = 300.0  # ...doubling up to five minutes
 
 
 def _hash(value: object, length: int = 10) -> str:
@@ -122,11 +142,23 @@ class PodSim:
     unschedulable: str | None = None
     remove_at: float | None = None
     shown: tuple | None = None  # the state last rendered, to skip unchanged pods
+    # Image pulls that fail: the current attempt (0 = the first) and when it failed.
+    pull_attempt: int = 0
+    pull_failed_at: float | None = None
+    # A worker that exits at start: seconds each run lasts, restarts so far, the current
+    # run's start and (once it has exited) end, and the last run that ended before it.
+    crash_after: float | None = None
+    restarts: int = 0
+    run_started: float | None = None
+    exited_at: float | None = None
+    last_run: tuple[float, float] | None = None
 
     @property
     def ready_at(self) -> float | None:
-        """When the engine finishes loading."""
-        return None if self.started_at is None else self.started_at + self.load_seconds
+        """When the engine finishes loading (never, for a worker that exits at start)."""
+        if self.started_at is None or self.crash_after is not None:
+            return None
+        return self.started_at + self.load_seconds
 
     @property
     def live(self) -> bool:
@@ -148,8 +180,12 @@ class DgdRecord:
 class Simulation:
     """The operator, scheduler and kubelet, acting on the store."""
 
-    def __init__(self, store: Store, speed: float = 1.0) -> None:
+    def __init__(
+        self, store: Store, speed: float = 1.0, images: Iterable[str] | None = None
+    ) -> None:
         self.store = store
+        # Images the cluster file lists under `images:`, on top of the registry's own.
+        self.images = frozenset(str(image) for image in images or ())
         # --speed shortens every simulated duration; timestamps stay in real time.
         self.scale = 1.0 / speed
         self.records: dict[str, DgdRecord] = {}
@@ -209,15 +245,37 @@ class Simulation:
         pod = self.store.delete("pods", namespace, name)
         return pod
 
-    def pod_logs(self, namespace: str, name: str, now: float) -> list[str] | str:
-        """The log lines written so far, or why the container has none yet."""
+    def pod_logs(
+        self, namespace: str, name: str, now: float, previous: bool = False
+    ) -> list[str] | str:
+        """The log lines written so far, or why the container has none yet.
+
+        Like the kubelet: a container waiting to restart shows its last run's log, and
+        previous=True reads the run before the current one (lastState.terminated).
+        """
         for record in self.records.values():
             sim = record.pods.get(name)
             if sim is None or sim.namespace != namespace:
                 continue
+            if previous:
+                run = sim.last_run
+                if sim.exited_at is not None and self._crash_phase(sim, now) == "waiting":
+                    run = (sim.run_started or now, sim.exited_at)
+                if run is None:
+                    return f'previous terminated container "main" in pod "{name}" not found'
+                return [text for _at, text in crash_log(sim.work, *run)]
             if sim.started_at is None or sim.started_at > now:
-                reason = "CreateContainerConfigError" if sim.blocked else "ContainerCreating"
+                if sim.pull_failed_at is not None:
+                    reason = "trying and failing to pull image"
+                elif sim.blocked:
+                    reason = "CreateContainerConfigError"
+                else:
+                    reason = "ContainerCreating"
                 return f'container "main" in pod "{name}" is waiting to start: {reason}'
+            if sim.crash_after is not None:
+                start = sim.run_started or sim.started_at
+                lines = crash_log(sim.work, start, start + sim.crash_after)
+                return [text for at, text in lines if at <= now]
             lines = startup_log(sim.work, sim.started_at, sim.ready_at or sim.started_at)
             return [text for at, text in lines if at <= now]
         return []
@@ -380,6 +438,10 @@ class Simulation:
                 self._wake(now + RETRY * self.scale)
                 self._render(sim, now)
                 return
+        if sim.started_at is None and not self._pullable(sim):
+            self._step_pull_failure(sim, now)
+            self._render(sim, now)
+            return
         pulled_at = (sim.scheduled_at or now) + IMAGE_PULL * self.scale
         if now < pulled_at:
             self._wake(pulled_at)
@@ -405,9 +467,118 @@ class Simulation:
                 )
                 self._event(sim, "Normal", "Created", "Created container: main", "kubelet", started)
                 self._event(sim, "Normal", "Started", "Started container main", "kubelet", started)
+                if sim.work.unrecognized:
+                    sim.crash_after = CRASH_AFTER * self.scale
+                    sim.run_started = started
+        if sim.crash_after is not None:
+            self._step_crash_loop(sim, now)
         if sim.ready_at is not None and now < sim.ready_at:
             self._wake(sim.ready_at)
         self._render(sim, now)
+
+    def _backoff(self, retries: int) -> float:
+        """The kubelet's back-off before retry number retries + 1: 10 s, 20 s, 40 s ... 5 min."""
+        return min(BACKOFF_INITIAL * 2**retries, BACKOFF_MAX) * self.scale
+
+    def _pullable(self, sim: PodSim) -> bool:
+        return image_available(self._image(sim), self.images)
+
+    def _step_pull_failure(self, sim: PodSim, now: float) -> None:
+        """Pull, fail with NotFound, back off, pull again: ErrImagePull <-> ImagePullBackOff."""
+        if sim.pull_failed_at is None:
+            failed_at = (sim.scheduled_at or now) + PULL_NOT_FOUND * self.scale
+            if now < failed_at:
+                self._wake(failed_at)
+                return
+            sim.pull_failed_at = failed_at
+        while now >= sim.pull_failed_at + self._backoff(sim.pull_attempt):
+            sim.pull_failed_at += self._backoff(sim.pull_attempt)
+            sim.pull_attempt += 1
+        image = self._image(sim)
+        failed_at = sim.pull_failed_at
+        if sim.pull_attempt:
+            self._event(sim, "Normal", "Pulling", f'Pulling image "{image}"', "kubelet", failed_at)
+        self._event(
+            sim,
+            "Warning",
+            "Failed",
+            f'Failed to pull image "{image}": {pull_error(image)}',
+            "kubelet",
+            failed_at,
+        )
+        self._event(sim, "Warning", "Failed", "Error: ErrImagePull", "kubelet", failed_at)
+        backing_off = failed_at + ERR_IMAGE_PULL_SHOWN * self.scale
+        if now >= backing_off:
+            message = f'Back-off pulling image "{image}"'
+            self._event(sim, "Normal", "BackOff", message, "kubelet", backing_off)
+            self._event(sim, "Warning", "Failed", "Error: ImagePullBackOff", "kubelet", backing_off)
+            self._wake(failed_at + self._backoff(sim.pull_attempt))
+        else:
+            self._wake(backing_off)
+
+    def _pull_phase(self, sim: PodSim, now: float) -> str:
+        if sim.pull_failed_at is None or sim.started_at is not None:
+            return ""
+        if now < sim.pull_failed_at + ERR_IMAGE_PULL_SHOWN * self.scale:
+            return "ErrImagePull"
+        return "ImagePullBackOff"
+
+    def _step_crash_loop(self, sim: PodSim, now: float) -> None:
+        """Run, exit with code 2, wait out the back-off, run again (restartPolicy Always)."""
+        assert sim.crash_after is not None and sim.run_started is not None
+        while True:
+            exited_at = sim.run_started + sim.crash_after
+            if now < exited_at:
+                sim.exited_at = None
+                self._wake(exited_at)
+                return
+            sim.exited_at = exited_at
+            # The first restart is immediate (at the next sync); later ones back off.
+            restart_at = exited_at + self._restart_delay(sim)
+            if now < restart_at:
+                break
+            sim.last_run = (sim.run_started, exited_at)
+            sim.run_started = restart_at
+            sim.restarts += 1
+            image = self._image(sim)
+            pulled = f'Container image "{image}" already present on machine'
+            self._event(sim, "Normal", "Pulled", pulled, "kubelet", restart_at)
+            self._event(sim, "Normal", "Created", "Created container: main", "kubelet", restart_at)
+            self._event(sim, "Normal", "Started", "Started container main", "kubelet", restart_at)
+        synced = exited_at + TERMINATED_SHOWN * self.scale
+        if now < synced:
+            self._wake(synced)
+        else:
+            self._event(
+                sim,
+                "Warning",
+                "BackOff",
+                f"Back-off restarting failed container main in pod {self._pod_ref(sim)}",
+                "kubelet",
+                synced,
+            )
+            self._wake(restart_at)
+
+    def _restart_delay(self, sim: PodSim) -> float:
+        """Until the next restart: the next sync after the first exit, then 10 s, 20 s ..."""
+        if sim.restarts == 0:
+            return TERMINATED_SHOWN * self.scale
+        return self._backoff(sim.restarts - 1)
+
+    def _crash_phase(self, sim: PodSim, now: float) -> str:
+        """running, terminated (just exited) or waiting (CrashLoopBackOff); "" if healthy."""
+        if sim.crash_after is None:
+            return ""
+        if sim.exited_at is None or now < sim.exited_at:
+            return "running"
+        if now < sim.exited_at + TERMINATED_SHOWN * self.scale:
+            return "terminated"
+        return "waiting"
+
+    def _pod_ref(self, sim: PodSim) -> str:
+        """name_namespace(uid), as the kubelet names a pod in its messages."""
+        pod = self.store.get("pods", sim.namespace, sim.name) or {"metadata": {}}
+        return f"{sim.name}_{sim.namespace}({pod['metadata'].get('uid', '')})"
 
     def _schedule(self, sim: PodSim, now: float) -> None:
         nodes = self.store.objects("nodes")
@@ -483,7 +654,21 @@ class Simulation:
         ready = sim.ready_at is not None and now >= sim.ready_at
         running = sim.started_at is not None and now >= sim.started_at
         creating = sim.node is not None and not running
-        state = (sim.node, sim.unschedulable, sim.blocked, creating, running, ready, sim.remove_at)
+        pulling = self._pull_phase(sim, now)
+        crashing = self._crash_phase(sim, now)
+        state = (
+            sim.node,
+            sim.unschedulable,
+            sim.blocked,
+            creating,
+            running,
+            ready,
+            sim.remove_at,
+            pulling,
+            sim.pull_attempt,
+            crashing,
+            sim.restarts,
+        )
         if state == sim.shown:
             return
         pod = self.store.get("pods", sim.namespace, sim.name)
@@ -511,11 +696,20 @@ class Simulation:
                 _ready_condition("ContainersReady", ready, sim, scheduled),
                 _ready_condition("Ready", ready, sim, scheduled),
             ]
+            last_state: dict = {}
             if running:
                 status["podIP"] = (
                     f"10.244.{int(_hash(sim.node, 2), 16)}.{int(_hash(sim.name, 2), 16)}"
                 )
                 container_state = {"running": {"startedAt": rfc3339(sim.started_at or now)}}
+                if crashing:
+                    container_state, last_state = self._crash_states(sim, crashing)
+            elif pulling:
+                image = self._image(sim)
+                message = pull_error(image)
+                if pulling == "ImagePullBackOff":
+                    message = f'Back-off pulling image "{image}": ErrImagePull: {message}'
+                container_state = {"waiting": {"reason": pulling, "message": message}}
             elif sim.blocked:
                 container_state = {
                     "waiting": {"reason": "CreateContainerConfigError", "message": sim.blocked}
@@ -529,13 +723,38 @@ class Simulation:
                     "image": image,
                     "imageID": _image_id(image) if running else "",
                     "ready": ready,
-                    "started": running,
-                    "restartCount": 0,
+                    "started": "running" in container_state,
+                    "restartCount": sim.restarts,
                     "state": container_state,
+                    "lastState": last_state,
                 }
             ]
         spec = pod["spec"] if sim.node is None else {**pod["spec"], "nodeName": sim.node}
         self.store.put("pods", {**pod, "spec": spec, "status": status})
+
+    def _crash_states(self, sim: PodSim, phase: str) -> tuple[dict, dict]:
+        """The container's state and lastState in a crash loop."""
+        started = sim.run_started or sim.started_at or 0.0
+        last = {"terminated": self._terminated(sim, *sim.last_run)} if sim.last_run else {}
+        if phase == "running":
+            return {"running": {"startedAt": rfc3339(started)}}, last
+        exited = sim.exited_at or started
+        terminated = {"terminated": self._terminated(sim, started, exited)}
+        if phase == "terminated":
+            return terminated, last
+        seconds = round(self._restart_delay(sim) / self.scale)
+        message = f"back-off {seconds}s restarting failed container=main pod={self._pod_ref(sim)}"
+        return {"waiting": {"reason": "CrashLoopBackOff", "message": message}}, terminated
+
+    def _terminated(self, sim: PodSim, started: float, exited: float) -> dict:
+        return {
+            "exitCode": EXIT_CODE,
+            "reason": "Error",
+            "startedAt": rfc3339(started),
+            "finishedAt": rfc3339(exited),
+            "containerID": "containerd://"
+            + hashlib.sha256(f"{sim.namespace}/{sim.name}/{started}".encode()).hexdigest(),
+        }
 
     # ------------------------------------------------------------------ status
 
@@ -593,7 +812,13 @@ class Simulation:
                 "availableReplicas": len(ready),
             }
             if len(ready) < component.replicas or len(sims) != component.replicas:
-                waiting.append(f"{component.name} ({len(ready)}/{component.replicas} ready)")
+                note = ""
+                if any(s.pull_failed_at is not None and s.started_at is None for s in updated):
+                    image = component.container.get("image", DEFAULT_IMAGE)
+                    note = f': image "{image}" cannot be pulled'
+                elif any(s.restarts or s.exited_at is not None for s in updated):
+                    note = f": container main keeps exiting with code {EXIT_CODE}"
+                waiting.append(f"{component.name} ({len(ready)}/{component.replicas} ready){note}")
             for sim in sims:
                 if sim.blocked or sim.unschedulable:
                     problems.append(f"{component.name}: {sim.blocked or sim.unschedulable}")

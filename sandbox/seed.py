@@ -1,4 +1,12 @@
-"""The seeded cluster: namespaces, secrets, GPU nodes and permissions, default or from YAML."""
+"""The seeded cluster: namespaces, secrets, GPU nodes and permissions, default or from YAML.
+
+The YAML may also list `images:` the simulated registry holds besides the Dynamo runtime
+images (see sandbox/engines.py image_available), e.g.
+
+    images:
+      - registry.example.com/team/vllm-runtime:1.5.0-patched   # this tag
+      - registry.example.com/team/sglang-runtime               # any tag
+"""
 
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ DEFAULT_CLUSTER: dict = {
     ],
     "user": DEFAULT_USER,
     "permissions": ALLOW_ALL,
+    "images": [],
 }
 
 
@@ -41,6 +50,9 @@ def load_cluster(source: str | Path | dict | None) -> dict:
             data = yaml.safe_load(handle) or {}
     merged = dict(DEFAULT_CLUSTER)
     merged.update({k: v for k, v in data.items() if v is not None})
+    images = merged.get("images") or []
+    if not isinstance(images, list) or not all(isinstance(i, str) and i for i in images):
+        raise ValueError("images: give a list of image references, e.g. [my-registry/img:1.0]")
     return merged
 
 
