@@ -39,6 +39,8 @@ _BROKEN = {
     "CrashLoopBackOff",
 }
 _IMAGE_PULL = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
+# The kubelet wraps the last pull error in its back-off message; the error alone says why.
+_PULL_BACKOFF = re.compile(r'^Back-off pulling image "[^"]*": (?:ErrImagePull: )?(?=.)')
 _SECRET_MISSING = re.compile(r'secret "([^"]+)" not found', re.IGNORECASE)
 _SECRET_KEY_MISSING = re.compile(r"couldn't find key (\S+) in Secret ([^/\s]+)/(\S+)")
 
@@ -370,7 +372,7 @@ def why_not_ready(
         reason, message = _waiting(pod)
         if reason in _IMAGE_PULL:
             image = _main_status(pod).get("image") or _image(pod)
-            detail = message or _event_message(events, "Failed") or reason
+            detail = _PULL_BACKOFF.sub("", message) or _event_message(events, "Failed") or reason
             return Reason(
                 f'The image "{image}" cannot be pulled ({reason}): {detail.rstrip(".")}. '
                 "Check the image name and tag, and that the cluster may pull from its registry."
