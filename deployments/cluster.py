@@ -410,7 +410,8 @@ def events(*, namespace: str, involved_name: str) -> list[dict]:
     return _json(response).get("items", [])
 
 
-def pod_log(*, namespace: str, name: str, tail_lines: int = 20) -> str:
+def pod_log(*, namespace: str, name: str, tail_lines: int = 20, previous: bool = False) -> str:
+    """The last lines of a pod's log; `previous` reads the container's run before this one."""
     api = k8s.CoreV1Api(_client().api)
     response = _call(
         "get",
@@ -420,6 +421,7 @@ def pod_log(*, namespace: str, name: str, tail_lines: int = 20) -> str:
         name,
         namespace,
         tail_lines=tail_lines,
+        previous=previous,
         _preload_content=False,
     )
     return response.data.decode("utf-8", errors="replace")

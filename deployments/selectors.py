@@ -707,11 +707,15 @@ def _crash_logs(namespace: str, pods: list[dict]) -> tuple[dict[str, str], str]:
             (s.get("lastState") or {}).get("terminated") for s in statuses
         ):
             name = pod["metadata"]["name"]
+            # Restarted and running again: the lines that explain the crash are the last run's.
+            previous = any((s.get("state") or {}).get("running") for s in statuses)
             snapshot = _cached(
                 "log",
-                f"{namespace}/{name}",
+                f"{namespace}/{name}/{previous}",
                 LIST_TTL,
-                lambda name=name: cluster.pod_log(namespace=namespace, name=name, tail_lines=20),
+                lambda name=name, previous=previous: cluster.pod_log(
+                    namespace=namespace, name=name, tail_lines=20, previous=previous
+                ),
             )
             return {name: snapshot.value or ""}, snapshot.error.message if snapshot.error else ""
     return {}, ""

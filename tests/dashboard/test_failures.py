@@ -129,3 +129,23 @@ def test_known_engine_arguments_from_the_deploy_form_reach_ready(member_client, 
     cluster_sandbox.advance(90)
     assert badge(table(member_client), "good") == "ready"
     assert "Ready: every component is serving" in detail(member_client, "good")
+
+
+def test_a_restarted_worker_still_shows_why_it_crashed(member_client, cluster_sandbox):
+    create_with_worker_args("again", "--bogus-flag")
+
+    def worker_running_after_a_restart() -> bool:
+        for pod in cluster_sandbox.list("pods", "default"):
+            if pod["metadata"]["name"].startswith("again-vllmworker"):
+                status = pod["status"]["containerStatuses"][0]
+                return status["restartCount"] >= 1 and "running" in status["state"]
+        return False
+
+    for _ in range(120):
+        if worker_running_after_a_restart():
+            break
+        cluster_sandbox.advance(0.5)
+    else:
+        pytest.fail("the worker never ran again after crashing")
+    # The current run has not failed yet: the lines that explain the crash are the last run's.
+    assert why_not_ready(member_client, "again").splitlines()[-1] == UNRECOGNIZED
