@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import yaml
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
@@ -59,7 +60,11 @@ class Command(BaseCommand):
                 speed=options["speed"],
                 kubeconfig_path=options["kubeconfig"],
                 verbose=options["verbose"],
-            ).start()
+            )
+        except (OSError, ValueError, yaml.YAMLError) as err:
+            raise CommandError(f"cannot load the sandbox's CRD or cluster file: {err}") from err
+        try:
+            cluster.start()
         except OSError as err:
             message = f"cannot listen on {options['host']}:{options['port']}: {err}"
             raise CommandError(message) from err
