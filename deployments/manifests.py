@@ -333,8 +333,9 @@ def _parse_config(
     }
     if model.supported_engines:
         defaults["engine"] = model.supported_engines[0]
-    if model.gated:
-        defaults["hfTokenSecret"] = DEFAULT_HF_TOKEN_SECRET
+    # Like the deploy form: the token Secret is always wired, so a model that becomes gated,
+    # or one with gated dependencies, still starts.
+    defaults["hfTokenSecret"] = DEFAULT_HF_TOKEN_SECRET
     for alias, value in defaults.items():
         snake = next(name for name, a in _ALIASES.items() if a == alias)
         if alias not in raw and snake not in raw:

@@ -190,10 +190,10 @@ def test_default_tp_comes_from_the_catalog(llama70b):
     assert flag_value(parts["worker"].args, "--tensor-parallel-size") == "4"
 
 
-def test_gated_models_get_the_conventional_token_secret(llama70b, qwen):
+def test_every_model_gets_the_conventional_token_secret_like_the_form(llama70b, qwen):
     assert components(build({}, model=llama70b))["worker"].secrets == ["hf-token-secret"]
-    # An open model needs no Secret, so a cluster without one still runs it.
-    assert components(build({}, model=qwen))["worker"].secrets == []
+    # The deploy form requires a Secret and proposes this one, for open models too.
+    assert components(build({}, model=qwen))["worker"].secrets == ["hf-token-secret"]
 
 
 def test_vllm_served_model_name_only_when_asked():

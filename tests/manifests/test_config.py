@@ -56,7 +56,7 @@ def test_blank_fields_mean_default():
         {"name": "", "hfTokenSecret": "", "contextLength": None}, model=QWEN3_0_6B
     )
     assert config.name == "qwen3-0-6b-vllm"
-    assert config.hf_token_secret is None
+    assert config.hf_token_secret == "hf-token-secret"
     assert config.context_length is None
 
 

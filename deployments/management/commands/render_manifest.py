@@ -66,7 +66,10 @@ class Command(BaseCommand):
         parser.add_argument("--decode-replicas", help="disaggregated: decode workers")
         parser.add_argument("--decode-tp", help="disaggregated: decode tensor-parallel size")
         parser.add_argument("--router-mode", help="round-robin (default), kv, random, …")
-        parser.add_argument("--hf-token-secret", help="Secret with HF_TOKEN (gated models)")
+        parser.add_argument(
+            "--hf-token-secret",
+            help="Secret with HF_TOKEN (default hf-token-secret, as on the form)",
+        )
         parser.add_argument("--context-length", help="maximum tokens per request")
         parser.add_argument("--served-model-name", help="model name clients ask for")
         parser.add_argument("--image", help="runtime image (default: Dynamo's for the engine)")
