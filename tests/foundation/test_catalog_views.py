@@ -115,7 +115,21 @@ def test_api_detail_and_json_404(member_client):
 
 
 @pytest.mark.parametrize(
-    "url", ["/", "/models/", "/deployments/", "/deployments/new/", "/api/models"]
+    "url",
+    [
+        "/",
+        "/models/",
+        "/deployments/",
+        "/deployments/new/",
+        "/deployments/default/some-model/",
+        "/deployments/default/some-model/delete/",
+        "/api/models",
+        "/api/models/qwen3-8b",
+        "/api/deployments",
+        "/api/deployments/some-model",
+        "/api/deployments/some-model/pods",
+        "/api/cluster/status",
+    ],
 )
 def test_every_page_requires_login(client, url):
     response = client.get(url)
@@ -160,10 +174,25 @@ def test_htmx_requests_carry_the_csrf_token(member_client):
     assert "/static/django_htmx/htmx-2.min.js" in body
 
 
-def test_no_page_references_an_external_url(member_client, admin_client):
-    pages = ["/models/", "/models/?q=zzz", "/deployments/", "/deployments/new/?model=qwen3-8b"]
+def test_no_page_references_an_external_url(member_client, admin_client, cluster_sandbox):
+    member_client.post(
+        "/api/deployments",
+        {"modelId": "qwen3-8b", "name": "offline"},
+        content_type="application/json",
+    )
+    cluster_sandbox.advance(30)
+    pages = [
+        "/models/",
+        "/models/?q=zzz",
+        "/deployments/?wait=1",
+        "/deployments/new/?model=qwen3-8b",
+        "/deployments/default/offline/",
+        "/deployments/default/offline/delete/",
+    ]
     bodies = [member_client.get(url).content.decode() for url in pages]
+    assert "offline" in bodies[2] and "How to reach it" in bodies[4]
     bodies.append(member_client.get("/models/", headers=HTMX).content.decode())
+    bodies.append(member_client.get("/deployments/", headers=HTMX).content.decode())
     bodies.append(admin_client.get("/admin/catalog/catalogmodel/").content.decode())
     member_client.logout()
     bodies.append(member_client.get("/login/").content.decode())
