@@ -30,7 +30,7 @@ case "${1:-}" in
     ;;
   test-postgres)
     sync
-    DATABASE_URL=$(sh scripts/start-postgres.sh) $RUN pytest --ignore=tests/e2e --ignore=tests/ship
+    sh scripts/with-postgres.sh $RUN pytest --ignore=tests/e2e --ignore=tests/ship
     ;;
   css)
     [ -x node_modules/.bin/tailwindcss ] || npm ci --no-audit --no-fund --silent
