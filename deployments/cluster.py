@@ -118,7 +118,8 @@ _lock = threading.Lock()
 _current: _Client | None = None
 
 
-def _config_key() -> tuple:
+def config_key() -> tuple:
+    """What identifies the configured cluster; caches keyed on it forget a replaced one."""
     path = settings.DYNAMOTE_KUBECONFIG
     # A rewritten kubeconfig (the sandbox writes a new one per start) means a new client.
     mtime = Path(path).stat().st_mtime_ns if path and Path(path).exists() else 0
@@ -158,7 +159,7 @@ def _build_client(key: tuple) -> _Client:
 
 def _client() -> _Client:
     global _current
-    key = _config_key()
+    key = config_key()
     with _lock:
         if _current is None or _current.key != key:
             _current = _build_client(key)
@@ -396,20 +397,6 @@ def pods(*, namespace: str | None, label_selector: str = "") -> list[dict]:
     return _json(response).get("items", [])
 
 
-def events(*, namespace: str, involved_name: str) -> list[dict]:
-    api = k8s.CoreV1Api(_client().api)
-    response = _call(
-        "list",
-        "events",
-        namespace,
-        api.list_namespaced_event,
-        namespace,
-        field_selector=f"involvedObject.name={involved_name}",
-        _preload_content=False,
-    )
-    return _json(response).get("items", [])
-
-
 def pod_log(*, namespace: str, name: str, tail_lines: int = 20, previous: bool = False) -> str:
     """The last lines of a pod's log; `previous` reads the container's run before this one."""
     api = k8s.CoreV1Api(_client().api)
@@ -523,11 +510,6 @@ def dgd_delete(*, namespace: str, name: str) -> dict:
 
 
 # Dashboard
-
-
-def config_key() -> tuple:
-    """What identifies the configured cluster; caches keyed on it forget a replaced cluster."""
-    return _config_key()
 
 
 def namespace_events(*, namespace: str) -> list[dict]:
