@@ -138,11 +138,21 @@ def _key(kind: str, namespace: str = "") -> tuple:
 
 
 def _dgds(namespace: str) -> Snapshot:
-    return shared_cache.get(
+    snapshot = shared_cache.get(
         _key("dgds", namespace),
         LIST_TTL,
         lambda: cluster.dgd_list(namespace=None if namespace == ALL else namespace),
     )
+    _agree_with_cluster_status(snapshot)
+    return snapshot
+
+
+def _agree_with_cluster_status(snapshot: Snapshot) -> None:
+    """Re-checks the header's status when a read finds the cluster up or down otherwise."""
+    down = isinstance(snapshot.error, cluster.Unreachable | cluster.Unauthorized)
+    status = shared_cache.peek(_key("cluster"), STATUS_TTL)
+    if status is not None and (status.error is not None) != down:
+        shared_cache.expire(lambda key: key[1] == "cluster")
 
 
 def _pods(namespace: str) -> Snapshot:

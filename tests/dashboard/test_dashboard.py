@@ -301,6 +301,19 @@ def test_header_shows_unreachable(member_client, cluster_sandbox):
     assert "Cluster: Unreachable" in member_client.get("/models/").content.decode()
 
 
+def test_header_follows_an_outage_the_dashboard_saw(member_client, cluster_sandbox):
+    assert "Cluster: Connected" in member_client.get("/models/").content.decode()
+    cluster_sandbox.stop()
+    selectors.shared_cache.expire(lambda key: key[1] == "dgds")
+    assert "Cluster unreachable" in table(member_client)
+    # Within the header's 30 s, the next page already says what the table saw.
+    assert "Cluster: Unreachable" in member_client.get("/models/").content.decode()
+    cluster_sandbox.start()
+    selectors.shared_cache.expire(lambda key: key[1] == "dgds")
+    table(member_client)
+    assert "Cluster: Connected" in member_client.get("/models/").content.decode()
+
+
 def test_header_shows_dynamo_not_installed(member_client, cluster_sandbox):
     # A cluster without the Dynamo platform: no DGD API in discovery.
     cluster_sandbox.api.crds.clear()
