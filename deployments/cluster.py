@@ -278,13 +278,20 @@ def _json(response) -> dict:
     return parse_json(response.data)
 
 
-def _raw_get(path: str, verb: str, resource: str, namespace: str = "", query=None) -> dict:
+def _raw_get(
+    path: str,
+    verb: str,
+    resource: str,
+    namespace: str = "",
+    query=None,
+    accept: str = "application/json",
+) -> dict:
     api = _client().api
     request = api.param_serialize(
         "GET",
         path,
         query_params=query or [],
-        header_params={"Accept": "application/json"},
+        header_params={"Accept": accept},
         auth_settings=["BearerToken"],
     )
 
@@ -369,14 +376,19 @@ def namespaces() -> list[str]:
     return sorted(item["metadata"]["name"] for item in _json(response).get("items", []))
 
 
+# Asks the API server for an object's metadata only: a Secret's values never reach Dynamote.
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+
+
 def secret_exists(*, namespace: str, name: str) -> bool:
-    """Whether the Secret exists; its values are never read into Dynamote."""
+    """Whether the Secret exists; only its metadata is fetched, never its values."""
     try:
         _raw_get(
             f"/api/v1/namespaces/{namespace}/secrets/{name}",
             "get",
             "secrets",
             namespace,
+            accept=METADATA_ONLY,
         )
     except NotFound:
         return False

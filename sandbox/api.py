@@ -453,12 +453,13 @@ class Api:
                 405, "the server does not allow this method on the requested resource", {}
             )
         table = "as=Table" in headers.get("accept", "")
+        metadata_only = "as=PartialObjectMetadata" in headers.get("accept", "")
         if info.verb == "list":
             return self._list(info, resource, crd, query, table)
         if info.verb == "get":
             if info.subresource == "log":
                 return self._pod_log(info, query)
-            return self._get(info, resource, crd, table)
+            return self._get(info, resource, crd, table, metadata_only)
         if resource is SSAR:
             return self._access_review(body)
         payload = self._decode(body, headers, info.verb)
@@ -528,11 +529,23 @@ class Api:
         body = head[:-1] + b',"items":[' + b",".join(encode(e) for e in selected) + b"]}"
         return Response(200, body)
 
-    def _get(self, info: RequestInfo, resource: Resource, crd: dict | None, table: bool):
+    def _get(
+        self,
+        info: RequestInfo,
+        resource: Resource,
+        crd: dict | None,
+        table: bool,
+        metadata_only: bool = False,
+    ):
         entry = self._entry(info, resource)
         data = self._encoder(info, crd)(entry)
         if table:
             return self._table(info, resource, crd, [data])
+        if metadata_only:
+            # Like the apiserver: the object's metadata alone (no spec, no Secret data).
+            metadata = json.loads(data)["metadata"]
+            partial = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1"}
+            return Response(200, json.dumps({**partial, "metadata": metadata}).encode())
         return Response(200, data)
 
     def _entry(self, info: RequestInfo, resource: Resource) -> Entry:

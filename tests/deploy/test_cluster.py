@@ -109,6 +109,17 @@ def test_an_invalid_object_carries_field_causes(cluster_sandbox):
 def test_secret_exists_without_reading_it(cluster_sandbox):
     assert cluster.secret_exists(namespace="default", name="hf-token-secret")
     assert not cluster.secret_exists(namespace="default", name="missing")
+    # What secret_exists asks for: the Secret's metadata, as the API server sends it.
+    answer = cluster._raw_get(
+        "/api/v1/namespaces/default/secrets/hf-token-secret",
+        "get",
+        "secrets",
+        "default",
+        accept=cluster.METADATA_ONLY,
+    )
+    assert answer["kind"] == "PartialObjectMetadata"
+    assert answer["metadata"]["name"] == "hf-token-secret"
+    assert "data" not in answer and "stringData" not in answer
 
 
 def test_a_slow_cluster_is_reported_within_12_seconds(cluster_sandbox):
