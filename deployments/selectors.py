@@ -277,6 +277,12 @@ def dgd_engine(dgd: dict) -> str:
     return labels.get(ENGINE_LABEL) or (dgd.get("spec") or {}).get("backendFramework", "")
 
 
+def _engine_label(engine: str) -> str:
+    """vllm -> vLLM, as people know the engines; anything else as it is."""
+    facts = ENGINES.get(engine)
+    return facts.label if facts else engine
+
+
 def is_external(dgd: dict) -> bool:
     """Whether someone other than Dynamote created it."""
     labels = (dgd.get("metadata") or {}).get("labels") or {}
@@ -305,8 +311,7 @@ class Row:
 
     @property
     def engine_label(self) -> str:
-        facts = ENGINES.get(self.engine)
-        return facts.label if facts else self.engine
+        return _engine_label(self.engine)
 
     def as_json(self) -> dict:
         return {
@@ -616,6 +621,7 @@ def _summary(dgd: dict, components: list[dict]) -> dict:
         "model": dgd_model(dgd, components),
         "served_model_name": served_model_name(dgd, components),
         "engine": dgd_engine(dgd),
+        "engine_label": _engine_label(dgd_engine(dgd)),
         "mode": "disaggregated" if kinds & {"prefill", "decode"} else "aggregated",
         "router": router or "round-robin",
         "images": images,
