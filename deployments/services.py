@@ -275,15 +275,17 @@ def _replay(submission: DeploymentSubmission) -> DeploymentSubmission:
 
 def free_name(*, namespace: str, name: str, engine: str, mode: str) -> str | None:
     """A name like `name-2` that no DGD in the namespace uses yet, or None if none is found."""
+    try:
+        taken = {
+            (dgd.get("metadata") or {}).get("name") for dgd in cluster.dgd_list(namespace=namespace)
+        }
+    except cluster.ClusterError:
+        return None
     limit = max_name_length(engine, mode)
     base = re.sub(r"-\d+$", "", name)
     for number in range(2, 10):
         suffix = f"-{number}"
         candidate = base[: limit - len(suffix)].rstrip("-") + suffix
-        try:
-            cluster.dgd_get(namespace=namespace, name=candidate)
-        except cluster.NotFound:
+        if candidate not in taken:
             return candidate
-        except cluster.ClusterError:
-            return None
     return None

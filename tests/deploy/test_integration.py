@@ -57,6 +57,17 @@ def test_a_taken_name_suggests_a_free_one(member_client, cluster_sandbox):
     assert DeploymentSubmission.objects.filter(outcome=Outcome.FAILED).count() == 1
 
 
+def test_the_suggested_name_skips_names_taken_too(member_client, cluster_sandbox):
+    member_client.post(NEW_URL, form_data(idempotency_key="a"))
+    member_client.post(NEW_URL, form_data(idempotency_key="a2", name="qwen3-8b-vllm-2"))
+    cluster_sandbox.reset_counters()
+    html = member_client.post(NEW_URL, form_data(idempotency_key="b")).content.decode()
+    assert "Try qwen3-8b-vllm-3." in html
+    # One list of the namespace, not one read per candidate name.
+    assert cluster_sandbox.request_count("get", "dynamographdeployments") == 0
+    assert cluster_sandbox.request_count("list", "dynamographdeployments", "default") == 1
+
+
 def test_a_422_from_the_cluster_lands_on_the_field_it_names(
     member_client, cluster_sandbox, shared_dynamo
 ):
