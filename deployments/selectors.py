@@ -1,28 +1,30 @@
-"""Reads of deployments, pods and the cluster, through one short cache shared by every viewer.
+"""Queries that return page models: the dashboard's rows, one deployment, the cluster status.
 
-Kubernetes load must not grow with the number of open dashboards: each read goes
-through `shared_cache`, which keeps a result for a few seconds per namespace and lets
-concurrent callers wait for the one call already in flight instead of making their own.
-The last good result is kept with its fetch time, so an outage shows stale data, not errors.
+Every cluster read goes through the shared cache (`deployments.mirror`).
 """
 
 import hashlib
 import json
 import re
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
 
 import yaml
 from django.conf import settings
 
-from deployments import cluster
+from deployments import cluster, mirror
 from deployments.cluster import ClusterError
-from deployments.engines import ENGINES
-from deployments.manifests import ENGINE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MODEL_ID_KEY
+from deployments.dgd import (
+    dgd_components,
+    dgd_engine,
+    dgd_model,
+    engine_label,
+    flag,
+    is_external,
+    served_model_name,
+    workers,
+)
 from deployments.models import DeploymentSubmission, Outcome
 from deployments.status import (
     DGD_LABEL,
@@ -42,251 +44,7 @@ from deployments.status import (
     why_not_ready,
 )
 
-LIST_TTL = 5.0  # DGD and pod lists per namespace
-STATUS_TTL = 30.0  # the header's cluster status
-NODES_TTL = 30.0
-WAIT_TIMEOUT = 15.0  # longer than one cluster call may take (cluster.TIMEOUT)
-ALL = "*"  # the cache key of a cluster-wide list
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
-
-# --- the shared cache -------------------------------------------------------------------------
-
-
-@dataclass
-class Snapshot:
-    """A cached result: the last good value and when it was fetched, and the last error."""
-
-    value: Any = None
-    fetched_at: datetime | None = None
-    error: ClusterError | None = None
-
-    @property
-    def has_value(self) -> bool:
-        return self.fetched_at is not None
-
-
-@dataclass
-class _Entry:
-    snapshot: Snapshot = field(default_factory=Snapshot)
-    checked: float | None = None  # monotonic time of the last call, good or failed
-    inflight: threading.Event | None = None
-
-
-class SharedCache:
-    """Process-wide TTL cache whose concurrent misses share one load (request coalescing)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: dict[tuple, _Entry] = {}
-
-    def get(self, key: tuple, ttl: float, load: Callable[[], Any]) -> Snapshot:
-        """The cached snapshot, loading it (once, for every waiting caller) when older than ttl."""
-        with self._lock:
-            entry = self._entries.setdefault(key, _Entry())
-            if entry.checked is not None and time.monotonic() - entry.checked < ttl:
-                return entry.snapshot
-            waiting = entry.inflight
-            if waiting is None:
-                entry.inflight = threading.Event()
-        if waiting is not None:
-            waiting.wait(WAIT_TIMEOUT)
-            return entry.snapshot
-        try:
-            value = load()
-        except ClusterError as exc:
-            with self._lock:
-                # Failures are cached too: a down cluster is not hammered by every viewer.
-                entry.snapshot = Snapshot(entry.snapshot.value, entry.snapshot.fetched_at, exc)
-                entry.checked = time.monotonic()
-        else:
-            with self._lock:
-                entry.snapshot = Snapshot(value, datetime.now(UTC), None)
-                entry.checked = time.monotonic()
-        finally:
-            with self._lock:
-                done, entry.inflight = entry.inflight, None
-            if done is not None:
-                done.set()
-        return entry.snapshot
-
-    def peek(self, key: tuple, ttl: float) -> Snapshot | None:
-        """The snapshot when it is fresh, without loading; else None."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry and entry.checked is not None and time.monotonic() - entry.checked < ttl:
-                return entry.snapshot
-        return None
-
-    def expire(self, match: Callable[[tuple], bool]) -> None:
-        """Makes matching entries due for a reload (their last good value is kept)."""
-        with self._lock:
-            for key, entry in self._entries.items():
-                if match(key):
-                    entry.checked = None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-shared_cache = SharedCache()
-
-
-def _key(kind: str, namespace: str = "") -> tuple:
-    return (cluster.config_key(), kind, namespace)
-
-
-def _dgds(namespace: str) -> Snapshot:
-    snapshot = shared_cache.get(
-        _key("dgds", namespace),
-        LIST_TTL,
-        lambda: cluster.dgd_list(namespace=None if namespace == ALL else namespace),
-    )
-    _agree_with_cluster_status(snapshot)
-    return snapshot
-
-
-def _agree_with_cluster_status(snapshot: Snapshot) -> None:
-    """Re-checks the header's status when a read finds the cluster up or down otherwise."""
-    down = isinstance(snapshot.error, cluster.Unreachable | cluster.Unauthorized)
-    status = shared_cache.peek(_key("cluster"), STATUS_TTL)
-    if status is not None and (status.error is not None) != down:
-        shared_cache.expire(lambda key: key[1] == "cluster")
-
-
-def _pods(namespace: str) -> Snapshot:
-    return shared_cache.get(
-        _key("pods", namespace),
-        LIST_TTL,
-        lambda: cluster.pods(namespace=None if namespace == ALL else namespace),
-    )
-
-
-def _cached(kind: str, namespace: str, ttl: float, load: Callable[[], Any]) -> Snapshot:
-    return shared_cache.get(_key(kind, namespace), ttl, load)
-
-
-def cache_expire(*, namespace: str) -> None:
-    """After a write: the next read of this namespace (and of all namespaces) asks the cluster."""
-    shared_cache.expire(lambda key: key[2] in (namespace, ALL))
-
-
-# --- reading a DGD's spec ---------------------------------------------------------------------
-
-
-def _flag(args: list[str], *names: str) -> str:
-    words = [part for arg in args for part in str(arg).split()]
-    for index, word in enumerate(words):
-        for name in names:
-            if word == name and index + 1 < len(words):
-                return words[index + 1]
-            if word.startswith(name + "="):
-                return word.split("=", 1)[1]
-    return ""
-
-
-def dgd_components(dgd: dict) -> list[dict]:
-    """The components of a DGD in either API version, flattened for display."""
-    spec = dgd.get("spec") or {}
-    result = []
-    if isinstance(spec.get("components"), list):
-        for item in spec["components"]:
-            containers = ((item.get("podTemplate") or {}).get("spec") or {}).get("containers") or [
-                {}
-            ]
-            main = next((c for c in containers if c.get("name") == "main"), containers[0])
-            limits = (main.get("resources") or {}).get("limits") or {}
-            secrets = [
-                (source.get("secretRef") or {}).get("name")
-                for source in main.get("envFrom") or []
-                if (source.get("secretRef") or {}).get("name")
-            ]
-            result.append(
-                {
-                    "name": item.get("name", ""),
-                    "type": item.get("type", ""),
-                    "replicas": int(item.get("replicas", 1)),
-                    "image": main.get("image", ""),
-                    "args": [*(main.get("command") or []), *(main.get("args") or [])],
-                    "env": {e.get("name"): e.get("value") for e in main.get("env") or []},
-                    "gpus": _int(limits.get("nvidia.com/gpu", 0)),
-                    "secret": secrets[0] if secrets else "",
-                }
-            )
-        return result
-    for name, service in (spec.get("services") or {}).items():
-        service = service or {}
-        main = (service.get("extraPodSpec") or {}).get("mainContainer") or {}
-        limits = (service.get("resources") or {}).get("limits") or {}
-        kind = service.get("componentType", "")
-        result.append(
-            {
-                "name": name,
-                "type": service.get("subComponentType") or kind,
-                "replicas": int(service.get("replicas", 1)),
-                "image": main.get("image", ""),
-                "args": [*(main.get("command") or []), *(main.get("args") or [])],
-                "env": {e.get("name"): e.get("value") for e in service.get("envs") or []},
-                "gpus": _int(limits.get("gpu", 0)),
-                "secret": service.get("envFromSecret", ""),
-            }
-        )
-    return result
-
-
-def _int(value: object) -> int:
-    try:
-        return int(float(str(value)))
-    except ValueError:
-        return 0
-
-
-def _workers(components: list[dict]) -> list[dict]:
-    return [c for c in components if c["type"] not in ("frontend", "planner", "epp")]
-
-
-def dgd_model(dgd: dict, components: list[dict] | None = None) -> str:
-    """The model it serves: Dynamote's model id, else the worker's --model flag."""
-    meta = dgd.get("metadata") or {}
-    slug = (meta.get("annotations") or {}).get(MODEL_ID_KEY) or (meta.get("labels") or {}).get(
-        MODEL_ID_KEY
-    )
-    if slug:
-        return slug
-    for component in _workers(components or dgd_components(dgd)):
-        model = _flag(component["args"], "--model", "--model-path")
-        if model:
-            return model
-    return ""
-
-
-def served_model_name(dgd: dict, components: list[dict] | None = None) -> str:
-    """The name clients put in "model": --served-model-name, else the model path."""
-    for component in _workers(components or dgd_components(dgd)):
-        name = _flag(component["args"], "--served-model-name") or _flag(
-            component["args"], "--model", "--model-path"
-        )
-        if name:
-            return name
-    return dgd_model(dgd, components)
-
-
-def dgd_engine(dgd: dict) -> str:
-    labels = (dgd.get("metadata") or {}).get("labels") or {}
-    return labels.get(ENGINE_LABEL) or (dgd.get("spec") or {}).get("backendFramework", "")
-
-
-def _engine_label(engine: str) -> str:
-    """vllm -> vLLM, as people know the engines; anything else as it is."""
-    facts = ENGINES.get(engine)
-    return facts.label if facts else engine
-
-
-def is_external(dgd: dict) -> bool:
-    """Whether someone other than Dynamote created it."""
-    labels = (dgd.get("metadata") or {}).get("labels") or {}
-    return labels.get(MANAGED_BY_LABEL) != MANAGED_BY
 
 
 # --- the dashboard ----------------------------------------------------------------------------
@@ -311,7 +69,7 @@ class Row:
 
     @property
     def engine_label(self) -> str:
-        return _engine_label(self.engine)
+        return engine_label(self.engine)
 
     def as_json(self) -> dict:
         return {
@@ -405,7 +163,7 @@ SORTS = {
 
 def list_namespaces() -> list[str]:
     """The namespaces the dashboard reads: the allow-list, or everything (one cluster list)."""
-    return list(settings.DYNAMOTE_NAMESPACES) or [ALL]
+    return list(settings.DYNAMOTE_NAMESPACES) or [mirror.ALL]
 
 
 def valid_namespace(namespace: str) -> bool:
@@ -417,7 +175,9 @@ _derived_lock = threading.Lock()
 _derived: dict[str, tuple[object, object, list[Row]]] = {}
 
 
-def _scope_rows(scope: str, dgds: Snapshot, pods: Snapshot, now: datetime) -> list[Row]:
+def _scope_rows(
+    scope: str, dgds: mirror.Snapshot, pods: mirror.Snapshot, now: datetime
+) -> list[Row]:
     """The rows of one cached list pair, derived once per fetch (ages refreshed per call)."""
     with _derived_lock:
         hit = _derived.get(scope)
@@ -455,7 +215,7 @@ def deployment_list(
     fetched: list[datetime] = []
     error: ClusterError | None = None
     for scope in [namespace] if namespace else list_namespaces():
-        dgds, pods = _dgds(scope), _pods(scope)
+        dgds, pods = mirror.dgds(scope), mirror.pods(scope)
         error = error or dgds.error or pods.error
         if not dgds.has_value:
             continue
@@ -475,8 +235,8 @@ def deployment_list_ready(*, namespace: str | None) -> bool:
     """Whether the table can be drawn without waiting for the cluster."""
     scopes = [namespace] if namespace else list_namespaces()
     return all(
-        shared_cache.peek(_key("dgds", scope), LIST_TTL) is not None
-        and shared_cache.peek(_key("pods", scope), LIST_TTL) is not None
+        mirror.shared_cache.peek(mirror.cache_key("dgds", scope), mirror.LIST_TTL) is not None
+        and mirror.shared_cache.peek(mirror.cache_key("pods", scope), mirror.LIST_TTL) is not None
         for scope in scopes
     )
 
@@ -485,7 +245,7 @@ def namespace_choices() -> list[str]:
     """The namespaces to filter by: the allow-list, or the cluster's (cached)."""
     if settings.DYNAMOTE_NAMESPACES:
         return list(settings.DYNAMOTE_NAMESPACES)
-    snapshot = _cached("namespaces", "", STATUS_TTL, cluster.namespaces)
+    snapshot = mirror.cached("namespaces", "", mirror.STATUS_TTL, cluster.namespaces)
     return snapshot.value or []
 
 
@@ -610,10 +370,9 @@ def _manifest_yaml(dgd: dict) -> str:
 
 
 def _summary(dgd: dict, components: list[dict]) -> dict:
-    workers = _workers(components)
-    kinds = {c["type"] for c in workers}
+    kinds = {c["type"] for c in workers(components)}
     frontend = next((c for c in components if c["type"] == "frontend"), {})
-    router = (frontend.get("env") or {}).get("DYN_ROUTER_MODE") or _flag(
+    router = (frontend.get("env") or {}).get("DYN_ROUTER_MODE") or flag(
         frontend.get("args") or [], "--router-mode"
     )
     images = sorted({c["image"] for c in components if c["image"]})
@@ -621,7 +380,7 @@ def _summary(dgd: dict, components: list[dict]) -> dict:
         "model": dgd_model(dgd, components),
         "served_model_name": served_model_name(dgd, components),
         "engine": dgd_engine(dgd),
-        "engine_label": _engine_label(dgd_engine(dgd)),
+        "engine_label": engine_label(dgd_engine(dgd)),
         "mode": "disaggregated" if kinds & {"prefill", "decode"} else "aggregated",
         "router": router or "round-robin",
         "images": images,
@@ -635,7 +394,7 @@ def _summary(dgd: dict, components: list[dict]) -> dict:
 def deployment_get(*, namespace: str, name: str) -> Detail:
     """One deployment with pods, events and why it is not ready; Missing when absent."""
     now = datetime.now(UTC)
-    dgds, pods = _dgds(namespace), _pods(namespace)
+    dgds, pods = mirror.dgds(namespace), mirror.pods(namespace)
     if not dgds.has_value:
         raise dgds.error or pods.error or Missing("No data")
     error = dgds.error or pods.error
@@ -644,8 +403,8 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
     if dgd is None and not owned:
         raise Missing(f'There is no deployment "{name}" in namespace "{namespace}".')
     names = {name} | {(p.get("metadata") or {}).get("name") for p in owned}
-    events_snapshot = _cached(
-        "events", namespace, LIST_TTL, lambda: cluster.namespace_events(namespace=namespace)
+    events_snapshot = mirror.cached(
+        "events", namespace, mirror.LIST_TTL, lambda: cluster.namespace_events(namespace=namespace)
     )
     events = events_newest_first(
         [
@@ -661,8 +420,8 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
         for p in owned
         for c in (p.get("status") or {}).get("conditions") or []
     ):
-        nodes = _cached("nodes", "", NODES_TTL, cluster.nodes).value
-        cluster_pods = _pods(ALL).value
+        nodes = mirror.cached("nodes", "", mirror.NODES_TTL, cluster.nodes).value
+        cluster_pods = mirror.pods(mirror.ALL).value
     logs, logs_error = _crash_logs(namespace, owned)
     reason = (
         why_not_ready(
@@ -725,10 +484,10 @@ def _crash_logs(namespace: str, pods: list[dict]) -> tuple[dict[str, str], str]:
             name = pod["metadata"]["name"]
             # Restarted and running again: the lines that explain the crash are the last run's.
             previous = any((s.get("state") or {}).get("running") for s in statuses)
-            snapshot = _cached(
+            snapshot = mirror.cached(
                 "log",
                 f"{namespace}/{name}/{previous}",
-                LIST_TTL,
+                mirror.LIST_TTL,
                 lambda name=name, previous=previous: cluster.pod_log(
                     namespace=namespace, name=name, tail_lines=20, previous=previous
                 ),
@@ -740,7 +499,7 @@ def _crash_logs(namespace: str, pods: list[dict]) -> tuple[dict[str, str], str]:
 def pod_list(*, namespace: str, name: str) -> list[PodRow]:
     """The pods of one deployment, from the namespace's shared pod list."""
     now = datetime.now(UTC)
-    snapshot = _pods(namespace)
+    snapshot = mirror.pods(namespace)
     if not snapshot.has_value:
         raise snapshot.error or Missing("No data")
     owned = _grouped(snapshot.value).get((namespace, name), [])
@@ -807,7 +566,7 @@ def cluster_status() -> ClusterStatus:
         "sandbox": settings.DYNAMOTE_SANDBOX,
     }
     try:
-        snapshot = _cached("cluster", "", STATUS_TTL, _probe)
+        snapshot = mirror.cached("cluster", "", mirror.STATUS_TTL, _probe)
     except Exception as exc:
         return ClusterStatus(UNREACHABLE, message=str(exc), **common)
     checked = datetime.now(UTC) if snapshot.error else snapshot.fetched_at

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
 from deployments.cluster import ClusterError, NotFound
-from deployments.deletions import ConfirmationRequired, deletion_target, deployment_delete
 from deployments.selectors import (
     SORTS,
     Missing,
@@ -28,6 +27,7 @@ from deployments.selectors import (
     pod_list,
     valid_namespace,
 )
+from deployments.services import ConfirmationRequired, deletion_target, deployment_delete
 
 ROW_CACHE_SIZE = 5000
 _row_html: dict[Row, str] = {}

@@ -4,7 +4,7 @@ import pytest
 
 from deployments import cluster
 from deployments.manifests import ENGINE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MODEL_ID_KEY
-from deployments.selectors import shared_cache
+from deployments.mirror import shared_cache
 
 IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0"
 

@@ -4,7 +4,7 @@ import threading
 import time
 
 from deployments.cluster import Unreachable
-from deployments.selectors import SharedCache
+from deployments.mirror import SharedCache
 
 
 def test_concurrent_misses_share_one_load():

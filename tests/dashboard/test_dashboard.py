@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from deployments import selectors
+from deployments import mirror
 from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
 
 HTMX = {"HX-Request": "true"}
@@ -14,7 +14,7 @@ HTMX = {"HX-Request": "true"}
 @pytest.fixture(autouse=True)
 def no_ttl(monkeypatch):
     """Every read asks the sandbox, so each step of a test sees the cluster as it is."""
-    monkeypatch.setattr(selectors, "LIST_TTL", 0)
+    monkeypatch.setattr(mirror, "LIST_TTL", 0)
 
 
 def badge(html: str, name: str) -> str:
@@ -304,12 +304,12 @@ def test_header_shows_unreachable(member_client, cluster_sandbox):
 def test_header_follows_an_outage_the_dashboard_saw(member_client, cluster_sandbox):
     assert "Cluster: Connected" in member_client.get("/models/").content.decode()
     cluster_sandbox.stop()
-    selectors.shared_cache.expire(lambda key: key[1] == "dgds")
+    mirror.shared_cache.expire(lambda key: key[1] == "dgds")
     assert "Cluster unreachable" in table(member_client)
     # Within the header's 30 s, the next page already says what the table saw.
     assert "Cluster: Unreachable" in member_client.get("/models/").content.decode()
     cluster_sandbox.start()
-    selectors.shared_cache.expire(lambda key: key[1] == "dgds")
+    mirror.shared_cache.expire(lambda key: key[1] == "dgds")
     table(member_client)
     assert "Cluster: Connected" in member_client.get("/models/").content.decode()
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from deployments import cluster, selectors
+from deployments import cluster, mirror
 from tests.deploy.conftest import NEW_URL, form_data
 
 from .conftest import dgd_manifest
@@ -18,7 +18,7 @@ UNRECOGNIZED = "__main__.py: error: unrecognized arguments: --bogus-flag"
 @pytest.fixture(autouse=True)
 def no_ttl(monkeypatch):
     """Every read asks the sandbox, so each step of a test sees the cluster as it is."""
-    monkeypatch.setattr(selectors, "LIST_TTL", 0)
+    monkeypatch.setattr(mirror, "LIST_TTL", 0)
 
 
 def detail(client, name: str) -> str:

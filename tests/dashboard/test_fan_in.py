@@ -6,7 +6,7 @@ import urllib.request
 
 import pytest
 
-from deployments.selectors import LIST_TTL, shared_cache
+from deployments.mirror import LIST_TTL, shared_cache
 
 VIEWERS = 50
 POLLS = 4

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, Response, expect
 
 from catalog.models import CatalogModel
-from deployments import cluster, selectors
+from deployments import cluster, mirror
 from dynamote.middleware import CONTENT_SECURITY_POLICY
 from tests.dashboard.conftest import dgd_manifest
 from tests.e2e.conftest import PASSWORD
@@ -108,8 +108,8 @@ def test_every_page_keeps_to_the_content_security_policy(
 ):
     use_cluster(sandbox)
     settings.DYNAMOTE_POLL_SECONDS = 0.5
-    monkeypatch.setattr(selectors, "LIST_TTL", 0.2)
-    selectors.shared_cache.clear()
+    monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
+    mirror.shared_cache.clear()
     cluster.dgd_create(manifest=dgd_manifest("llama"))
     sandbox.advance(3)
     page.set_default_timeout(10_000)

@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from deployments import cluster, selectors
+from deployments import cluster, mirror
 from tests.dashboard.conftest import dgd_manifest
 
 pytestmark = pytest.mark.e2e
@@ -15,10 +15,10 @@ pytestmark = pytest.mark.e2e
 def dashboard(logged_in_page, cluster_sandbox, settings, monkeypatch, live_server):
     """A logged-in page on a sandbox, polling every half second through a short cache."""
     settings.DYNAMOTE_POLL_SECONDS = 0.5
-    monkeypatch.setattr(selectors, "LIST_TTL", 0.2)
-    selectors.shared_cache.clear()
+    monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
+    mirror.shared_cache.clear()
     yield logged_in_page
-    selectors.shared_cache.clear()
+    mirror.shared_cache.clear()
 
 
 def create(name: str, **kwargs) -> None:

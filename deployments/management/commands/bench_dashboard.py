@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import override_settings
 
 from deployments import cluster
-from deployments.selectors import shared_cache
+from deployments.mirror import shared_cache
 
 HTMX = {"HX-Request": "true"}
 

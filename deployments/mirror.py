@@ -1,0 +1,142 @@
+"""The shared cache of cluster reads: one short cache shared by every viewer.
+
+Kubernetes load must not grow with the number of open dashboards: each read goes
+through `shared_cache`, which keeps a result for a few seconds per namespace and lets
+concurrent callers wait for the one call already in flight instead of making their own.
+The last good result is kept with its fetch time, so an outage shows stale data, not errors.
+"""
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from deployments import cluster
+from deployments.cluster import ClusterError
+
+LIST_TTL = 5.0  # DGD and pod lists per namespace
+STATUS_TTL = 30.0  # the header's cluster status
+NODES_TTL = 30.0
+WAIT_TIMEOUT = 15.0  # longer than one cluster call may take (cluster.TIMEOUT)
+ALL = "*"  # the cache key of a cluster-wide list
+
+
+@dataclass
+class Snapshot:
+    """A cached result: the last good value and when it was fetched, and the last error."""
+
+    value: Any = None
+    fetched_at: datetime | None = None
+    error: ClusterError | None = None
+
+    @property
+    def has_value(self) -> bool:
+        return self.fetched_at is not None
+
+
+@dataclass
+class _Entry:
+    snapshot: Snapshot = field(default_factory=Snapshot)
+    checked: float | None = None  # monotonic time of the last call, good or failed
+    inflight: threading.Event | None = None
+
+
+class SharedCache:
+    """Process-wide TTL cache whose concurrent misses share one load (request coalescing)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple, _Entry] = {}
+
+    def get(self, key: tuple, ttl: float, load: Callable[[], Any]) -> Snapshot:
+        """The cached snapshot, loading it (once, for every waiting caller) when older than ttl."""
+        with self._lock:
+            entry = self._entries.setdefault(key, _Entry())
+            if entry.checked is not None and time.monotonic() - entry.checked < ttl:
+                return entry.snapshot
+            waiting = entry.inflight
+            if waiting is None:
+                entry.inflight = threading.Event()
+        if waiting is not None:
+            waiting.wait(WAIT_TIMEOUT)
+            return entry.snapshot
+        try:
+            value = load()
+        except ClusterError as exc:
+            with self._lock:
+                # Failures are cached too: a down cluster is not hammered by every viewer.
+                entry.snapshot = Snapshot(entry.snapshot.value, entry.snapshot.fetched_at, exc)
+                entry.checked = time.monotonic()
+        else:
+            with self._lock:
+                entry.snapshot = Snapshot(value, datetime.now(UTC), None)
+                entry.checked = time.monotonic()
+        finally:
+            with self._lock:
+                done, entry.inflight = entry.inflight, None
+            if done is not None:
+                done.set()
+        return entry.snapshot
+
+    def peek(self, key: tuple, ttl: float) -> Snapshot | None:
+        """The snapshot when it is fresh, without loading; else None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry and entry.checked is not None and time.monotonic() - entry.checked < ttl:
+                return entry.snapshot
+        return None
+
+    def expire(self, match: Callable[[tuple], bool]) -> None:
+        """Makes matching entries due for a reload (their last good value is kept)."""
+        with self._lock:
+            for key, entry in self._entries.items():
+                if match(key):
+                    entry.checked = None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+shared_cache = SharedCache()
+
+
+def cache_key(kind: str, namespace: str = "") -> tuple:
+    return (cluster.config_key(), kind, namespace)
+
+
+def dgds(namespace: str) -> Snapshot:
+    snapshot = shared_cache.get(
+        cache_key("dgds", namespace),
+        LIST_TTL,
+        lambda: cluster.dgd_list(namespace=None if namespace == ALL else namespace),
+    )
+    _agree_with_cluster_status(snapshot)
+    return snapshot
+
+
+def _agree_with_cluster_status(snapshot: Snapshot) -> None:
+    """Re-checks the header's status when a read finds the cluster up or down otherwise."""
+    down = isinstance(snapshot.error, cluster.Unreachable | cluster.Unauthorized)
+    status = shared_cache.peek(cache_key("cluster"), STATUS_TTL)
+    if status is not None and (status.error is not None) != down:
+        shared_cache.expire(lambda key: key[1] == "cluster")
+
+
+def pods(namespace: str) -> Snapshot:
+    return shared_cache.get(
+        cache_key("pods", namespace),
+        LIST_TTL,
+        lambda: cluster.pods(namespace=None if namespace == ALL else namespace),
+    )
+
+
+def cached(kind: str, namespace: str, ttl: float, load: Callable[[], Any]) -> Snapshot:
+    return shared_cache.get(cache_key(kind, namespace), ttl, load)
+
+
+def cache_expire(*, namespace: str) -> None:
+    """After a write: the next read of this namespace (and of all namespaces) asks the cluster."""
+    shared_cache.expire(lambda key: key[2] in (namespace, ALL))
