@@ -9,9 +9,10 @@ DEFAULT_API_VERSION = "v1beta1"
 GROUP = "nvidia.com"
 KIND = "DynamoGraphDeployment"
 
-# The Dynamo release each API version stands for: v1beta1 appeared in Dynamo 1.x, and a
-# cluster that serves only v1alpha1 runs Dynamo 0.x, whose runtime images take 0.6's flags.
-DYNAMO_RELEASES = {"v1beta1": "1.5.0", "v1alpha1": "0.6.1"}
+# The newest published Dynamo release of each generation, the default runtime image tag:
+# v1beta1 appeared in Dynamo 1.x, and a cluster that serves only v1alpha1 runs Dynamo 0.x,
+# whose runtime images take 0.6's flags. (1.5.0 is still in development: no image yet.)
+DYNAMO_RELEASES = {"v1beta1": "1.4.0", "v1alpha1": "0.6.1"}
 
 ROUTER_MODES: dict[str, list[str]] = {
     "v1beta1": [
@@ -32,9 +33,9 @@ MODES = {"aggregated": "Aggregated", "disaggregated": "Disaggregated (prefill + 
 # vLLM's NIXL connector, set on both roles of a disaggregated vLLM graph in Dynamo 1.x.
 VLLM_KV_TRANSFER_CONFIG = '{"kv_connector":"NixlConnector","kv_role":"kv_both"}'
 
-# Dynamo 0.6's SGLang example wires the KV transfer this way; its defaults (mooncake, and a
-# bootstrap server bound to localhost) do not work across pods.
-SGLANG_V0_DISAGG_ARGS = (
+# Upstream's SGLang examples (0.6 and 1.x) wire the KV transfer this way; SGLang's defaults
+# (mooncake, and a bootstrap server bound to localhost) do not work across pods.
+SGLANG_DISAGG_ARGS = (
     "--disaggregation-transfer-backend",
     "nixl",
     "--disaggregation-bootstrap-port",
@@ -42,6 +43,27 @@ SGLANG_V0_DISAGG_ARGS = (
     "--host",
     "0.0.0.0",
 )
+
+# KV-aware routing needs every worker to publish its KV-cache events (Dynamo 1.x flags; on
+# 0.6, vLLM and SGLang publish by default, as its KV-router examples show).
+VLLM_KV_EVENTS_CONFIG = (
+    '{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:20080",'
+    '"enable_kv_cache_events":true}'
+)
+SGLANG_KV_EVENTS_CONFIG = '{"publisher":"zmq","topic":"kv-events","endpoint":"tcp://*:5557"}'
+# SGLang's KV events are per page; upstream's KV-router examples use pages of 16 tokens.
+SGLANG_KV_PAGE_SIZE = "16"
+
+# TensorRT-LLM hands the KV cache from prefill to decode only when the engine configuration
+# sets cache_transceiver_config; upstream's prefill config also turns the overlap scheduler
+# off, which prefill-only workers do not support. Dynamote passes these inline.
+TRTLLM_DISAGG_ENGINE_ARGS: dict[str, dict] = {
+    "prefill": {
+        "cache_transceiver_config": {"backend": "DEFAULT"},
+        "disable_overlap_scheduler": True,
+    },
+    "decode": {"cache_transceiver_config": {"backend": "DEFAULT"}},
+}
 
 
 @dataclass(frozen=True)
@@ -54,7 +76,8 @@ class EngineFacts:
     module: str
     working_dir: str
     component_prefix: str
-    model_flag: str
+    # The model flag per API version (TensorRT-LLM renamed --model-path to --model in 1.x).
+    model_flags: dict[str, str]
     # SGLang and TensorRT-LLM need the served name spelled out; vLLM defaults it to --model.
     always_served_model_name: bool
     tp_flag: str
@@ -66,6 +89,9 @@ class EngineFacts:
     @property
     def command(self) -> list[str]:
         return ["python3", "-m", self.module]
+
+    def model_flag(self, api_version: str) -> str:
+        return self.model_flags[api_version]
 
     def image(self, tag: str) -> str:
         return f"{self.image_repository}:{tag}"
@@ -86,18 +112,38 @@ class EngineFacts:
 
     def disaggregation_args(self, role: str, api_version: str) -> list[str]:
         """The flags that make a worker the prefill or the decode half of a graph."""
-        if api_version == "v1alpha1":
-            if self.key == "vllm":
+        if self.key == "vllm":
+            if api_version == "v1alpha1":
                 # Dynamo 0.6 vLLM: only the prefill worker is marked; NIXL is its default.
                 return ["--is-prefill-worker"] if role == "prefill" else []
-            args = ["--disaggregation-mode", role]
-            if self.key == "sglang":
-                args.extend(SGLANG_V0_DISAGG_ARGS)
-            return args
+            return ["--disaggregation-mode", role, "--kv-transfer-config", VLLM_KV_TRANSFER_CONFIG]
         args = ["--disaggregation-mode", role]
-        if self.key == "vllm":
-            args.extend(["--kv-transfer-config", VLLM_KV_TRANSFER_CONFIG])
+        if self.key == "sglang":
+            args.extend(SGLANG_DISAGG_ARGS)
+        if self.key == "trtllm" and api_version == "v1alpha1":
+            # Dynamo 0.6's example: the request goes to decode first, which asks prefill.
+            args.extend(["--disaggregation-strategy", "decode_first"])
         return args
+
+    def kv_events_args(self, api_version: str) -> list[str]:
+        """The flags that make a worker publish KV-cache events, for KV-aware routing."""
+        if self.key == "trtllm":
+            flag = (
+                "--publish-events-and-metrics"
+                if api_version == "v1alpha1"
+                else "--publish-kv-events"
+            )
+            return [flag]
+        if api_version == "v1alpha1":
+            return ["--page-size", SGLANG_KV_PAGE_SIZE] if self.key == "sglang" else []
+        if self.key == "sglang":
+            return [
+                "--page-size",
+                SGLANG_KV_PAGE_SIZE,
+                "--kv-events-config",
+                SGLANG_KV_EVENTS_CONFIG,
+            ]
+        return ["--kv-events-config", VLLM_KV_EVENTS_CONFIG]
 
 
 ENGINES: dict[str, EngineFacts] = {
@@ -108,7 +154,7 @@ ENGINES: dict[str, EngineFacts] = {
         module="dynamo.vllm",
         working_dir="/workspace/examples/backends/vllm",
         component_prefix="Vllm",
-        model_flag="--model",
+        model_flags={"v1alpha1": "--model", "v1beta1": "--model"},
         always_served_model_name=False,
         tp_flag="--tensor-parallel-size",
         context_length_flag="--max-model-len",
@@ -123,7 +169,7 @@ ENGINES: dict[str, EngineFacts] = {
         module="dynamo.sglang",
         working_dir="/workspace/examples/backends/sglang",
         component_prefix="SGLang",
-        model_flag="--model-path",
+        model_flags={"v1alpha1": "--model-path", "v1beta1": "--model-path"},
         always_served_model_name=True,
         tp_flag="--tp",
         context_length_flag="--context-length",
@@ -138,7 +184,7 @@ ENGINES: dict[str, EngineFacts] = {
         module="dynamo.trtllm",
         working_dir="/workspace/",
         component_prefix="TRTLLM",
-        model_flag="--model-path",
+        model_flags={"v1alpha1": "--model-path", "v1beta1": "--model"},
         always_served_model_name=True,
         tp_flag="--tensor-parallel-size",
         context_length_flag="--max-seq-len",
@@ -173,6 +219,10 @@ MANAGED_FLAGS: dict[str, str] = {
     "--disaggregation-mode": "mode",
     "--is-prefill-worker": "mode",
     "--kv-transfer-config": "mode",
+    "--disaggregation-strategy": "mode",
+    "--kv-events-config": "routerMode",
+    "--publish-kv-events": "routerMode",
+    "--publish-events-and-metrics": "routerMode",
 }
 
 # Environment variables Dynamote sets itself.

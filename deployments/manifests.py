@@ -7,6 +7,7 @@ the deploy service runs a server-side dry-run before the real create (layer 3).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import shlex
@@ -30,6 +31,7 @@ from deployments.engines import (
     MANAGED_FLAGS,
     MODES,
     ROUTER_MODES,
+    TRTLLM_DISAGG_ENGINE_ARGS,
     EngineFacts,
 )
 
@@ -523,6 +525,12 @@ def _check(config: DeploymentConfig, model: ModelFacts) -> dict[str, list[str]]:
                 "and leave this at its default.",
             )
 
+    if config.router_mode == "kv" and not config.enable_prefix_caching:
+        add(
+            "enablePrefixCaching",
+            "KV-aware routing needs prefix caching: the workers publish the KV-cache blocks "
+            "it keeps. Turn prefix caching on, or choose another router mode.",
+        )
     for message in _engine_args_errors(config.engine_args):
         add("engineArgs", message)
     for message in _env_errors(config.env):
@@ -573,6 +581,10 @@ def _engine_args_errors(tokens: list[str]) -> list[str]:
             messages.append(f"Argument {index} is longer than {MAX_TOKEN_LENGTH} characters.")
         elif token.startswith("-"):
             flag = token.split("=", 1)[0].replace("_", "-")
+            if flag == OVERRIDE_ENGINE_ARGS and not _json_object(_flag_value(tokens, index - 1)):
+                messages.append(
+                    f"Give {OVERRIDE_ENGINE_ARGS} a JSON object, e.g. '{{\"max_batch_size\": 64}}'."
+                )
             field = MANAGED_FLAGS.get(flag)
             if field:
                 label = _FIELD_LABELS.get(field, field)
@@ -581,6 +593,21 @@ def _engine_args_errors(tokens: list[str]) -> list[str]:
                     "change that field instead."
                 )
     return messages
+
+
+def _flag_value(tokens: list[str], index: int) -> str | None:
+    """The value of the flag at `index`: after its "=", or the next token."""
+    token = tokens[index]
+    if "=" in token:
+        return token.split("=", 1)[1]
+    return tokens[index + 1] if index + 1 < len(tokens) else None
+
+
+def _json_object(text: str | None) -> bool:
+    try:
+        return isinstance(json.loads(text or ""), dict)
+    except ValueError:
+        return False
 
 
 def _env_errors(env: dict[str, str]) -> list[str]:
@@ -682,7 +709,7 @@ def build_manifest(config: DeploymentConfig, model: ModelFacts, *, image_tag: st
 def worker_args(config: DeploymentConfig, model: ModelFacts, role: str) -> list[str]:
     """The engine's command-line arguments for one worker role (worker, prefill or decode)."""
     facts = config.engine_facts
-    args = [facts.model_flag, model.hf_repo_id]
+    args = [facts.model_flag(config.api_version), model.hf_repo_id]
     served = config.served_model_name
     if served is None and facts.always_served_model_name:
         served = model.hf_repo_id
@@ -699,8 +726,53 @@ def worker_args(config: DeploymentConfig, model: ModelFacts, role: str) -> list[
         args.append(facts.no_prefix_caching_flag)
     if role != "worker":
         args += facts.disaggregation_args(role, config.api_version)
-    args += config.engine_args
-    return args
+    extra = list(config.engine_args)
+    if config.router_mode == "kv":
+        args += _without_given(facts.kv_events_args(config.api_version), extra)
+    overrides = TRTLLM_DISAGG_ENGINE_ARGS.get(role, {}) if config.engine == "trtllm" else {}
+    if overrides:
+        extra, given = _pop_flag(extra, OVERRIDE_ENGINE_ARGS)
+        # The person's own overrides win, except where the KV hand-over needs ours.
+        merged = {**(json.loads(given) if given else {}), **overrides}
+        args += [OVERRIDE_ENGINE_ARGS, json.dumps(merged, separators=(",", ":"))]
+    return args + extra
+
+
+OVERRIDE_ENGINE_ARGS = "--override-engine-args"
+
+
+def _without_given(flags: list[str], given: list[str]) -> list[str]:
+    """Dynamote's `--flag value` pairs, minus the flags the person already gave."""
+    names = {token.split("=", 1)[0] for token in given if token.startswith("-")}
+    result: list[str] = []
+    index = 0
+    while index < len(flags):
+        flag = flags[index]
+        has_value = index + 1 < len(flags) and not flags[index + 1].startswith("--")
+        pair = flags[index : index + 2] if has_value else [flag]
+        if flag not in names:
+            result += pair
+        index += len(pair)
+    return result
+
+
+def _pop_flag(tokens: list[str], flag: str) -> tuple[list[str], str | None]:
+    """The tokens without `flag value` (or `flag=value`), and that value."""
+    rest: list[str] = []
+    value = None
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token == flag and index + 1 < len(tokens):
+            value = tokens[index + 1]
+            index += 2
+            continue
+        if token.startswith(flag + "="):
+            value = token.split("=", 1)[1]
+        else:
+            rest.append(token)
+        index += 1
+    return rest, value
 
 
 def _env_list(config: DeploymentConfig, *, frontend: bool) -> list[dict[str, str]]:

@@ -181,7 +181,7 @@ if DYNAMOTE_NAMESPACES and DYNAMOTE_DEFAULT_NAMESPACE not in DYNAMOTE_NAMESPACES
 # How often the dashboard and details pages poll for changes, in seconds.
 DYNAMOTE_POLL_SECONDS = env_int("DYNAMOTE_POLL_SECONDS", 10, minimum=2)
 # The Dynamo release whose runtime images new deployments use by default.
-DYNAMOTE_DYNAMO_VERSION = env_str("DYNAMOTE_DYNAMO_VERSION", "1.5.0")
+DYNAMOTE_DYNAMO_VERSION = env_str("DYNAMOTE_DYNAMO_VERSION", "1.4.0")
 
 # One line per event: time, level, logger, request id, user, then the event.
 LOGGING = {

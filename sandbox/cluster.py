@@ -358,7 +358,7 @@ class SandboxCluster:
 
 
 def _bench_dgd(name: str, namespace: str, workers: int, created: float) -> dict:
-    image = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0"
+    image = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
     return {
         "apiVersion": "nvidia.com/v1beta1",
         "kind": "DynamoGraphDeployment",

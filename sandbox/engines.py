@@ -168,8 +168,8 @@ DYNAMO_RELEASES = (
     "1.2.0",
     "1.3.0",
     "1.4.0",
-    "1.5.0",
 )
+# 1.5.0 is in development: its runtime images are not published, so pulling them fails.
 LATEST_RELEASE = DYNAMO_RELEASES[-1]
 # Dynamo's published example manifests name a placeholder tag; they deploy as written.
 EXAMPLE_TAG = "my-tag"
@@ -345,10 +345,12 @@ ENGINE_FLAGS: dict[str, frozenset[str]] = {
         (
             *_DYNAMO_FLAGS,
             # Dynamote
+            "--model",
             "--model-path",
             "--served-model-name",
             "--tensor-parallel-size",
             "--max-seq-len",
+            "--publish-kv-events",
             # TensorRT-LLM
             "--extra-engine-args",
             "--override-engine-args",

@@ -6,7 +6,7 @@ from deployments import cluster
 from deployments.manifests import ENGINE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MODEL_ID_KEY
 from deployments.mirror import shared_cache
 
-IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0"
+IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
 
 
 @pytest.fixture(autouse=True)

@@ -72,7 +72,7 @@ def pod(
     )
     container_status = {
         "name": "main",
-        "image": "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0",
+        "image": "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
         "ready": ready,
         "restartCount": restarts,
         "state": state,
@@ -281,7 +281,7 @@ class TestWhyNotReady:
             pods=[pod(waiting="ImagePullBackOff", waiting_message='Back-off pulling image "x"')],
         )
         assert "cannot be pulled (ImagePullBackOff)" in reason.sentence
-        assert "vllm-runtime:1.5.0" in reason.sentence
+        assert "vllm-runtime:1.4.0" in reason.sentence
 
     def test_crash_loop_with_the_last_log_lines(self):
         reason = why_not_ready(

@@ -105,7 +105,8 @@ def full_settings(engine: str, mode: str, api_version: str) -> dict:
         "replicas": 2,
         "tensorParallelSize": 2,
         "servedModelName": "qwen-small",
-        "routerMode": "kv",
+        # Not kv: KV-aware routing needs prefix caching, which "every option" turns off.
+        "routerMode": "random",
         "hfTokenSecret": "hf-token-secret",
         "contextLength": 8192,
         "engineArgs": ["--gpu-memory-utilization", "0.85"]

@@ -34,7 +34,7 @@ def build(data: dict, model=QWEN3_0_6B, tag: str = "1.5.0") -> dict:
 
 @pytest.mark.parametrize(("engine", "mode", "api_version"), COMBINATIONS)
 def test_defaults_build_a_working_graph(engine, mode, api_version):
-    tag = default_image_tag(api_version, "1.5.0")
+    tag = default_image_tag(api_version)
     manifest = build(
         {"engine": engine, "mode": mode, "apiVersion": api_version, "hfTokenSecret": "hf-token"},
         tag=tag,
@@ -74,7 +74,11 @@ def test_defaults_build_a_working_graph(engine, mode, api_version):
             assert flag_value(worker.args, "--model") == "Qwen/Qwen3-0.6B"
             assert "--served-model-name" not in worker.args
         else:
-            assert flag_value(worker.args, "--model-path") == "Qwen/Qwen3-0.6B"
+            # TensorRT-LLM of Dynamo 1.x takes --model (--model-path is an obsolete alias).
+            model_flag = (
+                "--model" if (engine, api_version) == ("trtllm", "v1beta1") else "--model-path"
+            )
+            assert flag_value(worker.args, model_flag) == "Qwen/Qwen3-0.6B"
             assert flag_value(worker.args, "--served-model-name") == "Qwen/Qwen3-0.6B"
         assert flag_value(worker.args, TP_FLAGS[engine]) == "1"
         for flag in ("--trust-remote-code", "--enforce-eager", "--disable-cuda-graph"):
@@ -92,7 +96,7 @@ def test_every_option_reaches_the_manifest(engine, mode, api_version):
     frontend = parts["frontend"]
     assert frontend.image == data["image"]
     assert frontend.env == {
-        "DYN_ROUTER_MODE": "kv",
+        "DYN_ROUTER_MODE": "random",
         "DYN_LOG": "debug",
         "HF_HUB_ENABLE_HF_TRANSFER": "1",
     }
@@ -238,12 +242,14 @@ def test_default_name_fits_every_mode():
 
 
 def test_default_image_tag_matches_the_api_generation():
-    assert default_image_tag("v1beta1", "1.5.0") == "1.5.0"
+    assert default_image_tag("v1beta1", "1.3.0") == "1.3.0"
     assert default_image_tag("v1beta1", "1.6.2") == "1.6.2"
+    # Unconfigured: the newest published release of the generation (1.5.0 has no image yet).
+    assert default_image_tag("v1beta1") == "1.4.0"
     # A cluster serving only v1alpha1 runs Dynamo 0.x, whose runtime takes 0.6's flags.
-    assert default_image_tag("v1alpha1", "1.5.0") == "0.6.1"
+    assert default_image_tag("v1alpha1", "1.4.0") == "0.6.1"
     assert default_image_tag("v1alpha1", "0.6.0") == "0.6.0"
-    assert default_image_tag("v1beta1", "0.7.0") == "1.5.0"
+    assert default_image_tag("v1beta1", "0.7.0") == "1.4.0"
 
 
 def test_render_yaml_is_kubectl_shaped(qwen):

@@ -80,7 +80,8 @@ def valid_settings(draw):
     if engine != "trtllm":
         data["trustRemoteCode"] = draw(st.booleans())
         data["enforceEager"] = draw(st.booleans())
-        data["enablePrefixCaching"] = draw(st.booleans())
+        # KV-aware routing needs prefix caching (a config error otherwise).
+        data["enablePrefixCaching"] = data["routerMode"] == "kv" or draw(st.booleans())
     if mode == "disaggregated":
         data["prefillReplicas"] = draw(st.none() | st.integers(1, 10))
         data["decodeTensorParallelSize"] = draw(st.none() | st.sampled_from([1, 2, 4, 8]))

@@ -62,7 +62,7 @@ def test_every_option(catalog):
     out, err, status = render(
         "--model", "qwen3-0-6b", "--engine", "vllm", "--mode", "disaggregated",
         "--api-version", "v1alpha1", "--name", "small", "--namespace", "ml",
-        "--replicas", "2", "--tp", "1", "--decode-replicas", "3", "--router-mode", "kv",
+        "--replicas", "2", "--tp", "1", "--decode-replicas", "3", "--router-mode", "random",
         "--hf-token-secret", "hf", "--context-length", "4096", "--image", "r.example/vllm:1",
         "--engine-arg=--gpu-memory-utilization", "--engine-arg", "0.8",
         "--env", "DYN_LOG=debug", "--cpu", "4", "--memory", "16Gi",
@@ -72,7 +72,7 @@ def test_every_option(catalog):
     services = yaml.safe_load(out)["spec"]["services"]
     assert services["VllmDecodeWorker"]["replicas"] == 3
     assert services["VllmPrefillWorker"]["replicas"] == 2
-    assert services["Frontend"]["envs"][0] == {"name": "DYN_ROUTER_MODE", "value": "kv"}
+    assert services["Frontend"]["envs"][0] == {"name": "DYN_ROUTER_MODE", "value": "random"}
     args = services["VllmPrefillWorker"]["extraPodSpec"]["mainContainer"]["args"]
     assert args[-3:] == ["--is-prefill-worker", "--gpu-memory-utilization", "0.8"]
     assert "--no-enable-prefix-caching" in args and "--trust-remote-code" in args

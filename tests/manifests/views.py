@@ -16,6 +16,7 @@ class Component:
     env: dict[str, str] = field(default_factory=dict)
     requests: dict[str, str] = field(default_factory=dict)
     shared_memory: str | None = None
+    working_dir: str | None = None
 
 
 def components(manifest: dict) -> dict[str, Component]:
@@ -37,12 +38,9 @@ def components(manifest: dict) -> dict[str, Component]:
                     gpus=resources.get("limits", {}).get("nvidia.com/gpu"),
                     secrets=[e["secretRef"]["name"] for e in main.get("envFrom", [])],
                     env={e["name"]: e.get("value") for e in main.get("env", [])},
-                    requests={
-                        k: v
-                        for k, v in resources.get("requests", {}).items()
-                        if k in ("cpu", "memory")
-                    },
+                    requests=dict(resources.get("requests", {})),
                     shared_memory=item.get("sharedMemorySize"),
+                    working_dir=main.get("workingDir"),
                 )
             )
     else:
@@ -62,6 +60,7 @@ def components(manifest: dict) -> dict[str, Component]:
                     env={e["name"]: e.get("value") for e in service.get("envs", [])},
                     requests=dict(resources.get("requests", {})),
                     shared_memory=service.get("sharedMemory", {}).get("size"),
+                    working_dir=main.get("workingDir"),
                 )
             )
     workers = [c for c in found if c.role == "worker"]

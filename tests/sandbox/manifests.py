@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 GROUP, PLURAL = "nvidia.com", "dynamographdeployments"
-IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0"
+IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
 
 
 def dgd_v1beta1(

@@ -173,13 +173,15 @@ def test_the_registry_has_the_dynamo_releases_listed_and_local_images(make_sandb
         "other-tag": "registry.example.com/team/vllm-runtime:1.5.0",
         "unreleased": "nvcr.io/nvidia/ai-dynamo/sglang-runtime:0.0.1",
         "elsewhere": "docker.io/someone/vllm-runtime:1.5.0",
+        # Dynamo 1.5.0 is in development: no runtime image is published for it yet.
+        "in-development": "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.5.0",
     }
     for name, image in images.items():
         create(sandbox, with_image(dgd_v1beta1(name), image))
     sandbox.advance(60)
     for name in ("release", "listed", "any-tag", "local", "loopback"):
         assert all_ready(core, name), name
-    for name in ("other-tag", "unreleased", "elsewhere"):
+    for name in ("other-tag", "unreleased", "elsewhere", "in-development"):
         reason = main_status(core, name, "VllmWorker").state.waiting.reason
         assert reason in ("ErrImagePull", "ImagePullBackOff"), name
 
@@ -435,7 +437,7 @@ def test_every_manifest_dynamote_builds_runs(make_sandbox, engine, mode, api_ver
     del data["image"]
     data["namespace"] = "default"
     config = parse_config(data, model=QWEN3_0_6B)
-    tag = default_image_tag(api_version, "1.5.0")
+    tag = default_image_tag(api_version)
     create(sandbox, build_manifest(config, QWEN3_0_6B, image_tag=tag))
     sandbox.advance(90)
     core = client.CoreV1Api(sandbox_api_client(sandbox))
