@@ -113,7 +113,7 @@ def _grouped(pods: list[dict]) -> dict[tuple[str, str], list[dict]]:
 
 def _row(dgd: dict, pods: list[dict], now: datetime) -> Row:
     meta = dgd.get("metadata") or {}
-    ready, desired = replica_counts(dgd)
+    ready, desired = replica_counts(dgd, pods=pods)
     created = parse_time(meta.get("creationTimestamp"))
     return Row(
         namespace=meta.get("namespace", ""),
@@ -431,7 +431,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
         else None
     )
     components = dgd_components(dgd) if dgd else []
-    counts = {c["name"]: c for c in component_replicas(dgd)} if dgd else {}
+    counts = {c["name"]: c for c in component_replicas(dgd, pods=owned)} if dgd else {}
     for component in components:
         component["ready"] = counts.get(component["name"], {}).get("ready", 0)
     submission = (

@@ -168,15 +168,21 @@ def _spec_components(dgd: dict) -> list[tuple[str, int]]:
     return [(name, int((s or {}).get("replicas", 1))) for name, s in services.items()]
 
 
-def component_replicas(dgd: dict) -> list[dict]:
-    """Per component: name, ready and desired replicas (status first, spec as fallback)."""
+def component_replicas(dgd: dict, *, pods: list[dict] | None = None) -> list[dict]:
+    """Per component: name, ready and desired replicas.
+
+    Dynamo 1.x reports counts per component in the status; 0.6's status has none (its
+    schema has only state and conditions), so the ready count comes from the pods.
+    """
     status = dgd.get("status") or {}
-    counts = status.get("components") or status.get("services") or {}
+    counts = status.get("components") or status.get("services")
     if isinstance(counts, list):
         counts = {item.get("name", ""): item for item in counts}
+    if counts is None and pods is not None:
+        counts = _ready_pods_by_component(pods)
     result = []
     for name, desired in _spec_components(dgd):
-        seen = counts.get(name) or {}
+        seen = (counts or {}).get(name) or {}
         result.append(
             {
                 "name": name,
@@ -187,9 +193,18 @@ def component_replicas(dgd: dict) -> list[dict]:
     return result
 
 
-def replica_counts(dgd: dict) -> tuple[int, int]:
+def _ready_pods_by_component(pods: list[dict]) -> dict[str, dict]:
+    counts: dict[str, dict] = {}
+    for pod in pods:
+        if pod_ready(pod) and not _terminating(pod):
+            entry = counts.setdefault(_component(pod), {"readyReplicas": 0})
+            entry["readyReplicas"] += 1
+    return counts
+
+
+def replica_counts(dgd: dict, *, pods: list[dict] | None = None) -> tuple[int, int]:
     """Ready and desired replicas summed over all components."""
-    components = component_replicas(dgd)
+    components = component_replicas(dgd, pods=pods)
     return sum(c["ready"] for c in components), sum(c["desired"] for c in components)
 
 
@@ -439,7 +454,7 @@ def why_not_ready(
         )
     if not live:
         return Reason("The Dynamo operator is creating its pods.")
-    ready, desired = replica_counts(dgd)
+    ready, desired = replica_counts(dgd, pods=pods)
     creating = [pod for pod in live if _waiting(pod)[0] == "ContainerCreating"]
     if creating:
         return Reason(

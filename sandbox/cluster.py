@@ -38,6 +38,11 @@ def compact_crd(profile: str = "dynamo-1.5") -> dict:
             version["storage"] = True
             version.pop("deprecated", None)
             version.pop("deprecationWarning", None)
+            # 0.6.1's status has only state and conditions: no counts, no observedGeneration.
+            status = version["schema"]["openAPIV3Schema"]["properties"]["status"]
+            status["properties"] = {
+                key: status["properties"][key] for key in ("state", "conditions")
+            }
         crd["spec"]["versions"] = versions
     return crd
 
@@ -79,6 +84,11 @@ class SandboxCluster:
         spec = load_cluster(cluster)
         self.store = Store()
         self.simulation = Simulation(self.store, speed=speed, images=spec.get("images"))
+        # The API server keeps of a status write only what the version's status schema has.
+        dgd_crd = next(
+            c for c in installed if c["spec"]["names"]["plural"] == "dynamographdeployments"
+        )
+        self.simulation.status_schemas = schema.status_schemas(dgd_crd)
         self.api = Api(
             store=self.store,
             simulation=self.simulation,

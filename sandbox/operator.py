@@ -28,6 +28,7 @@ from .engines import (
     startup_log,
     workload,
 )
+from .schema import prune
 from .store import Store
 
 DGD = "dynamographdeployments.nvidia.com"
@@ -189,6 +190,8 @@ class Simulation:
         # --speed shortens every simulated duration; timestamps stay in real time.
         self.scale = 1.0 / speed
         self.records: dict[str, DgdRecord] = {}
+        # Each DGD version's status schema: what the API server keeps of a status write.
+        self.status_schemas: dict[str, dict] = {}
         self.dirty = True
         self.next_wakeup = 0.0
         self._pod_counter = 0
@@ -793,6 +796,9 @@ class Simulation:
             status = convert_dgd(shape, "v1alpha1")["status"]
         else:
             status = beta_status
+        version = dgd["apiVersion"].rsplit("/", 1)[-1]
+        if version in self.status_schemas:
+            status = prune(self.status_schemas[version], status)
         if status != old:
             self.store.put(DGD, {**dgd, "metadata": dict(meta), "status": status})
 

@@ -73,6 +73,37 @@ def version_schema(crd: dict, version: str) -> dict:
     raise KeyError(f"{crd['metadata']['name']} has no version {version}")
 
 
+def prune(schema: dict, value: Any) -> Any:
+    """value without the fields its structural schema does not declare, as the API server
+    stores it (unless the schema says x-kubernetes-preserve-unknown-fields)."""
+    if isinstance(value, dict) and schema.get("type") == "object":
+        if schema.get("x-kubernetes-preserve-unknown-fields"):
+            return value
+        properties = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if properties is None and isinstance(extra, dict):
+            return {key: prune(extra, item) for key, item in value.items()}
+        if properties is None:
+            return value if extra is True else {}
+        return {
+            key: prune(properties[key], item) for key, item in value.items() if key in properties
+        }
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [prune(schema["items"], item) for item in value]
+    return value
+
+
+def status_schemas(crd: dict) -> dict[str, dict]:
+    """Each version's status schema, by version name."""
+    return {
+        version["name"]: version.get("schema", {})
+        .get("openAPIV3Schema", {})
+        .get("properties", {})
+        .get("status", {})
+        for version in crd["spec"]["versions"]
+    }
+
+
 def validate(schema: dict, value: object, path: str = "") -> list[FieldError]:
     """Every structural-schema violation of value, the root metadata excepted."""
     errors: list[FieldError] = []

@@ -242,8 +242,21 @@ def test_a_deleted_pod_is_replaced(sandbox, dgds, core):
     assert len(names) == 2
 
 
-def test_v1alpha1_deployments_run_and_report_services(make_sandbox):
+def test_dynamo_0_6_status_has_only_state_and_conditions(make_sandbox):
+    """0.6.1's status schema has no counts: the API server drops what the operator adds."""
     sandbox = make_sandbox(profile="dynamo-0.6")
+    api = sandbox_api_client(sandbox)
+    dgds = client.CustomObjectsApi(api)
+    dgds.create_namespaced_custom_object(GROUP, "v1alpha1", "default", PLURAL, dgd_v1alpha1(gpus=2))
+    sandbox.advance(45)
+    status = dgd_status(dgds, "legacy", "v1alpha1")
+    assert set(status) == {"state", "conditions"}
+    assert status["state"] == "successful"
+
+
+def test_v1alpha1_deployments_run_and_report_services(make_sandbox):
+    # Dynamo 1.5 still serves v1alpha1, whose status there has per-service counts.
+    sandbox = make_sandbox(profile="dynamo-1.5")
     api = sandbox_api_client(sandbox)
     dgds, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
     dgds.create_namespaced_custom_object(GROUP, "v1alpha1", "default", PLURAL, dgd_v1alpha1(gpus=2))

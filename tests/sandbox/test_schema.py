@@ -133,3 +133,33 @@ def test_messages_use_the_apiservers_wording():
 def test_unknown_top_level_fields_are_errors_but_apiversion_and_kind_are_not():
     found = validate(SCHEMA, {"apiVersion": "x/v1", "kind": "X", "extra": True})
     assert [(e.field, e.reason) for e in found] == [("extra", "FieldValueUnknown")]
+
+
+def test_the_api_server_prunes_fields_the_schema_does_not_declare():
+    from sandbox.schema import prune
+
+    status_schema = {
+        "type": "object",
+        "properties": {
+            "state": {"type": "string"},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            "items": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"name": {"type": "string"}}},
+            },
+        },
+    }
+    written = {
+        "state": "successful",
+        "services": {"VllmWorker": {"readyReplicas": 1}},
+        "counts": {"a": 1},
+        "extra": {"anything": {"goes": True}},
+        "items": [{"name": "x", "unknown": 1}],
+    }
+    assert prune(status_schema, written) == {
+        "state": "successful",
+        "counts": {"a": 1},
+        "extra": {"anything": {"goes": True}},
+        "items": [{"name": "x"}],
+    }
