@@ -38,6 +38,14 @@ _BROKEN = {
     "InvalidImageName",
     "CrashLoopBackOff",
 }
+# The Ready condition's reasons: Dynamo 1.5's operator, and older spellings.
+_NO_CAPACITY = {"insufficient_capacity", "Unschedulable"}
+_PROGRESSING = {
+    "updating": "Rolling out a new version of its pods.",
+    "pods_not_ready": "Its pods are starting.",
+    "mixed_not_ready_reasons": "Some pods are starting, others wait for room.",
+    "some_resources_are_not_ready": "The operator is creating its resources.",
+}
 _IMAGE_PULL = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
 # The kubelet wraps the last pull error in its back-off message; the error alone says why.
 _PULL_BACKOFF = re.compile(r'^Back-off pulling image "[^"]*": (?:ErrImagePull: )?(?=.)')
@@ -148,12 +156,13 @@ def deployment_status(dgd: dict | None, *, pods: list[dict] = ()) -> Badge:
             message = f"{reason}: {detail}" if detail else reason
         return Badge(FAILED, message)
     blocked = next((_unschedulable(pod) for pod in live if _unschedulable(pod)), None)
-    if blocked or (ready or {}).get("reason") == "Unschedulable":
+    reason = (ready or {}).get("reason", "")
+    if blocked or reason in _NO_CAPACITY:
         return Badge(PENDING, blocked or message)
     if not status or state == "initializing":
         return Badge(PENDING, message or "Waiting for the Dynamo operator to create its pods.")
-    if state == "pending":
-        return Badge(DEPLOYING, message)
+    if state == "pending" or reason in _PROGRESSING:
+        return Badge(DEPLOYING, message or _PROGRESSING.get(reason, ""))
     return Badge(UNKNOWN, message or f"The operator reports state {state!r}.")
 
 

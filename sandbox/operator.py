@@ -768,7 +768,7 @@ class Simulation:
         if now < record.observed_at + OPERATOR_DELAY * self.scale:
             state, reason, message, counts = (
                 "initializing",
-                "Initializing",
+                "some_resources_are_not_ready",
                 ("The operator is creating the deployment's resources"),
                 {},
             )
@@ -831,16 +831,23 @@ class Simulation:
                     break
         if any("not found" in p or "couldn't find key" in p for p in problems):
             return "failed", "CreateContainerConfigError", "; ".join(problems), counts
+        # The Ready condition's reasons of Dynamo 1.5's operator.
+        if problems and waiting and len(problems) < len(waiting):
+            message = "; ".join(problems) + "; components not ready: " + ", ".join(waiting)
+            return "pending", "mixed_not_ready_reasons", message, counts
         if problems:
-            return "pending", "Unschedulable", "; ".join(problems), counts
+            return "pending", "insufficient_capacity", "; ".join(problems), counts
+        if any(c["updatedReplicas"] < c["replicas"] for c in counts.values()):
+            message = "Rolling out the new pod template: " + ", ".join(waiting)
+            return "pending", "updating", message, counts
         if waiting:
             return (
                 "pending",
-                "ComponentsNotReady",
+                "pods_not_ready",
                 "Components not ready: " + ", ".join(waiting),
                 counts,
             )
-        return "successful", "AllComponentsReady", "All components are ready", counts
+        return "successful", "all_resources_are_ready", "All components are ready", counts
 
     # ------------------------------------------------------------------ events
 

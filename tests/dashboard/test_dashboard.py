@@ -130,7 +130,7 @@ def test_detail_shows_configuration_pods_events_manifest_and_how_to_reach(
         "kind: DynamoGraphDeployment",
         'data-pod="llama-frontend',
         "Started",
-        "AllComponentsReady",
+        "all_resources_are_ready",
     ]:
         assert text in html, text
     # Every pod is ready: the live section no longer polls.

@@ -126,17 +126,28 @@ class TestBadge:
 
     def test_pods_coming_up_are_deploying(self):
         badge = deployment_status(
-            dgd("pending", "False", "ComponentsNotReady", "Components not ready"),
+            dgd("pending", "False", "pods_not_ready", "Components not ready"),
             pods=[pod(waiting="ContainerCreating")],
         )
         assert badge.label == "Deploying"
 
     def test_unschedulable_pod_is_pending_with_the_reason(self):
         badge = deployment_status(
-            dgd("pending", "False", "Unschedulable"),
+            dgd("pending", "False", "insufficient_capacity"),
             pods=[pod(scheduled=False, unschedulable=INSUFFICIENT)],
         )
         assert (badge.label, badge.reason) == ("Pending", INSUFFICIENT)
+
+    def test_a_capacity_reason_without_pod_details_is_pending(self):
+        badge = deployment_status(dgd("pending", "False", "insufficient_capacity", "No GPUs"))
+        assert (badge.label, badge.reason) == ("Pending", "No GPUs")
+
+    def test_a_rolling_update_is_deploying_with_a_sentence(self):
+        badge = deployment_status(dgd("pending", "False", "updating"))
+        assert (badge.label, badge.reason) == (
+            "Deploying",
+            "Rolling out a new version of its pods.",
+        )
 
     def test_failed_state_is_failed(self):
         badge = deployment_status(dgd("failed", "False", "X", 'secret "hf" not found'))
@@ -246,7 +257,7 @@ class TestWhyNotReady:
         pending = pod(scheduled=False, unschedulable=INSUFFICIENT, gpus=8)
         running = pod("other", gpus=6, node="gpu-1")
         reason = why_not_ready(
-            dgd("pending", "False", "Unschedulable"),
+            dgd("pending", "False", "insufficient_capacity"),
             pods=[pending],
             nodes=[node("gpu-1", 8), node("gpu-2", 4)],
             cluster_pods=[running],

@@ -70,7 +70,7 @@ def test_a_deployment_goes_from_initializing_to_ready(sandbox, dgds, core):
     status = dgd_status(dgds, "qwen")
     assert status["state"] == "successful"
     condition = ready_condition(status)
-    assert (condition["status"], condition["reason"]) == ("True", "AllComponentsReady")
+    assert (condition["status"], condition["reason"]) == ("True", "all_resources_are_ready")
     assert condition["lastTransitionTime"]
     assert status["observedGeneration"] == 1
     assert status["components"]["VllmWorker"] == {
@@ -123,6 +123,7 @@ def test_insufficient_gpus_leave_a_pod_pending_with_a_scheduler_event(sandbox, d
     assert failed[0].involved_object.kind == "Pod"
     status = dgd_status(dgds, "qwen")
     assert status["state"] == "pending"
+    assert ready_condition(status)["reason"] == "insufficient_capacity"  # Dynamo 1.5's reason
     assert "Insufficient nvidia.com/gpu" in ready_condition(status)["message"]
 
 
