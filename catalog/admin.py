@@ -19,6 +19,7 @@ class CatalogModelForm(forms.ModelForm):
             "size_label",
             "task",
             "parameters_billions",
+            "weight_format",
             "context_length",
             "supported_engines",
             "min_gpu_memory_gb",
@@ -45,7 +46,14 @@ class EngineFilter(admin.SimpleListFilter):
 @admin.register(CatalogModel)
 class CatalogModelAdmin(admin.ModelAdmin):
     form = CatalogModelForm
-    list_display = ["name", "size_label", "engines", "min_gpu_memory_gb", "published"]
+    list_display = [
+        "name",
+        "size_label",
+        "weight_format",
+        "engines",
+        "min_gpu_memory_gb",
+        "published",
+    ]
     list_editable = ["published"]
     list_filter = ["task", EngineFilter, "license", "gated", "published"]
     search_fields = ["name", "hf_repo_id", "description"]

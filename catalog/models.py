@@ -6,16 +6,21 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from catalog.weights import BYTES_PER_PARAMETER, DEFAULT_WEIGHT_FORMAT, WEIGHT_FORMATS
+
 ENGINES = {"vllm": "vLLM", "sglang": "SGLang", "trtllm": "TensorRT-LLM"}
 
-# Minimum GPU memory: BF16 weights (parameters x 2 bytes) plus 20 % headroom for the
-# KV cache, activations and the CUDA context, rounded up to a whole GB.
+# Minimum GPU memory: the weights (parameters x bytes per parameter of the weight format,
+# 2 in BF16) plus 20 % headroom for the KV cache, activations and the CUDA context, rounded
+# up to a whole GB.
 HEADROOM = 1.2
 
 
-def min_gpu_memory_for(parameters_billions: float) -> int:
+def min_gpu_memory_for(
+    parameters_billions: float, weight_format: str = DEFAULT_WEIGHT_FORMAT
+) -> int:
     """The catalog's one sizing rule, in GB."""
-    return math.ceil(parameters_billions * 2 * HEADROOM)
+    return math.ceil(parameters_billions * BYTES_PER_PARAMETER[weight_format] * HEADROOM)
 
 
 def validate_engines(value: object) -> None:
@@ -66,6 +71,12 @@ class CatalogModel(models.Model):
     )
     parameters_billions = models.FloatField(
         "parameters (billions)", validators=[MinValueValidator(0.001)]
+    )
+    weight_format = models.CharField(
+        max_length=10,
+        choices=list(WEIGHT_FORMATS.items()),
+        default=DEFAULT_WEIGHT_FORMAT,
+        help_text="How the checkpoint stores its weights; sizing follows it.",
     )
     license = models.CharField(max_length=100)
     gated = models.BooleanField(

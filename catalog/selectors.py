@@ -38,6 +38,7 @@ def catalog_model_json(model: CatalogModel) -> dict:
         "supportedEngines": model.supported_engines,
         "minGpuMemory": model.min_gpu_memory_gb,
         "parameters": model.parameters_billions,
+        "weightFormat": model.weight_format,
         "license": model.license,
         "hfRepoId": model.hf_repo_id,
         "gated": model.gated,

@@ -104,6 +104,7 @@ class ModelFacts(BaseModel):
     default_tp: int = 1
     gated: bool = False
     parameters_billions: float = 0.0
+    weight_format: str = "bf16"
 
     @classmethod
     def from_catalog(cls, obj: Any) -> ModelFacts:
@@ -117,6 +118,7 @@ class ModelFacts(BaseModel):
             default_tp=obj.default_tp,
             gated=obj.gated,
             parameters_billions=obj.parameters_billions,
+            weight_format=getattr(obj, "weight_format", "bf16"),
         )
 
 

@@ -25,8 +25,6 @@ from deployments.status import READY, deployment_status
 
 logger = logging.getLogger("dynamote.deploy")
 
-DTYPE = "bf16"  # the catalog's models ship BF16 weights
-
 
 @dataclass(frozen=True)
 class Target:
@@ -169,7 +167,7 @@ def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFa
             tensor_parallel_size=config.role_tensor_parallel_size(role),
             replicas=config.role_replicas(role),
             nodes=nodes,
-            dtype=DTYPE,
+            dtype=model.weight_format,
         )
         for role in worker_roles(config.mode)
     ]
@@ -181,7 +179,7 @@ def _estimate_only(config: DeploymentConfig, model: ModelFacts, role: str) -> si
         parameters_billions=model.parameters_billions,
         context_length=config.context_length or model.context_length,
         tensor_parallel_size=config.role_tensor_parallel_size(role),
-        dtype=DTYPE,
+        dtype=model.weight_format,
     )
     return sizing.Fit(
         role=role,

@@ -28,12 +28,13 @@ import math
 import re
 from dataclasses import dataclass
 
+from catalog.weights import BYTES_PER_PARAMETER, WEIGHT_FORMATS
+
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_MEMORY_LABEL = "nvidia.com/gpu.memory"
 GPU_PRODUCT_LABEL = "nvidia.com/gpu.product"
 
-BYTES_PER_PARAMETER = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int4": 0.5}
-DTYPE_LABELS = {"bf16": "BF16", "fp16": "FP16", "fp8": "FP8", "int4": "4-bit"}
+DTYPE_LABELS = WEIGHT_FORMATS
 # vLLM's default --gpu-memory-utilization: the share of each GPU the engine may use.
 GPU_MEMORY_UTILIZATION = 0.9
 RUNTIME_OVERHEAD = 2e9
@@ -77,9 +78,12 @@ class Estimate:
 
 
 def kv_bytes_per_token(*, parameters_billions: float, dtype: str = "bf16") -> float:
-    """The KV cache one token needs, estimated from the parameter count (see the module doc)."""
+    """The KV cache one token needs, estimated from the parameter count (see the module doc).
+
+    The cache is kept in BF16 whatever the weights' format (engines' default KV dtype).
+    """
     scale = (max(parameters_billions, 0.001) / 8) ** KV_SCALING_EXPONENT
-    return KV_BYTES_PER_TOKEN_8B * scale * BYTES_PER_PARAMETER[dtype] / 2
+    return KV_BYTES_PER_TOKEN_8B * scale
 
 
 def estimate(

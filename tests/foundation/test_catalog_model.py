@@ -61,7 +61,28 @@ def test_seeded_catalog_spans_sizes_and_kinds():
     assert any("mixture-of-experts" in model.description for model in models)
     for model in models:
         model.full_clean()
-        assert model.min_gpu_memory_gb == min_gpu_memory_for(model.parameters_billions)
+        assert model.min_gpu_memory_gb == min_gpu_memory_for(
+            model.parameters_billions, model.weight_format
+        )
+
+
+def test_gpt_oss_is_sized_by_its_4_bit_weights():
+    """gpt-oss-20b ships MXFP4 weights (about 13 GB), not 42 GB of BF16."""
+    from deployments import sizing
+    from deployments.manifests import ModelFacts
+
+    gpt_oss = CatalogModel.objects.get(slug="gpt-oss-20b")
+    assert gpt_oss.weight_format == "mxfp4"
+    assert gpt_oss.min_gpu_memory_gb == 16
+    facts = ModelFacts.from_catalog(gpt_oss)
+    estimate = sizing.estimate(
+        parameters_billions=facts.parameters_billions,
+        context_length=8192,
+        tensor_parallel_size=1,
+        dtype=facts.weight_format,
+    )
+    assert 12e9 < estimate.weights < 14e9
+    assert estimate.per_gpu_gb < 24  # fits one 24 GB GPU at 8k context, not 77 GB
 
 
 def test_seeded_facts_match_the_model_cards():

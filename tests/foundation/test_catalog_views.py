@@ -108,7 +108,9 @@ def test_api_lists_models_with_the_seed_field_names(member_client):
 
 
 def test_api_detail_and_json_404(member_client):
-    assert member_client.get("/api/models/gpt-oss-20b").json()["minGpuMemory"] == 51
+    gpt_oss = member_client.get("/api/models/gpt-oss-20b").json()
+    # 21 B parameters in MXFP4 (0.62 bytes each) plus 20 % headroom.
+    assert (gpt_oss["minGpuMemory"], gpt_oss["weightFormat"]) == (16, "mxfp4")
     response = member_client.get("/api/models/nope")
     assert response.status_code == 404
     assert response.json() == {"error": "No catalog model with id 'nope'."}
