@@ -23,5 +23,5 @@ format: ## Fix lint and formatting
 e2e: ## Only the browser tests
 	uv run pytest tests/e2e
 
-screenshots: ## Regenerate the README screenshots in docs/screenshots/ from a sandbox demo
+screenshots: ## Regenerate the README screenshots in docs/screenshots/ (the same PNGs every run)
 	uv run python scripts/screenshots.py

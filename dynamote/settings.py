@@ -5,12 +5,22 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import yaml
 from django.core.exceptions import ImproperlyConfigured
 
-from dynamote.env import env_bool, env_int, env_list, env_str
+from dynamote.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_match,
+    env_path,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("DYNAMOTE_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = env_path("DYNAMOTE_VAR_DIR", BASE_DIR / "var")
 
 DEBUG = env_bool("DJANGO_DEBUG", default=True)
 
@@ -18,6 +28,11 @@ DEBUG = env_bool("DJANGO_DEBUG", default=True)
 def _secret_key() -> str:
     key = env_str("DJANGO_SECRET_KEY")
     if key:
+        if not DEBUG and len(key) < 50:
+            raise ImproperlyConfigured(
+                "DJANGO_SECRET_KEY must be at least 50 characters long in production: "
+                "generate one with `python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+            )
         return key
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is false.")
@@ -32,9 +47,17 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list(
-    "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
+    "DJANGO_ALLOWED_HOSTS",
+    ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [],
+    # A host name, an IP address, [IPv6], a leading-dot domain or *; no scheme, port or path.
+    pattern=r"\*|\.?[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\]",
+    example="dynamote.example.com",
 )
-CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS = env_list(
+    "DJANGO_CSRF_TRUSTED_ORIGINS",
+    pattern=r"https?://[^\s/]+",
+    example="https://dynamote.example.com",
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -90,11 +113,18 @@ TEMPLATES = [
 ]
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"), conn_max_age=60
-    )
-}
+
+def _database(url: str) -> dict:
+    try:
+        return dj_database_url.parse(url, conn_max_age=60)
+    except (ValueError, dj_database_url.UnknownSchemeError) as exc:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL is not a database URL ({exc}): use e.g. "
+            "postgres://user:pass@host:5432/dynamote or sqlite:///path/db.sqlite3."
+        ) from None
+
+
+DATABASES = {"default": _database(env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -150,19 +180,41 @@ def _namespace(name: str, value: str) -> str:
 
 def _kubeconfig() -> str:
     """The kubeconfig file to use: DYNAMOTE_KUBECONFIG, KUBECONFIG, then ~/.kube/config."""
-    explicit = env_str("DYNAMOTE_KUBECONFIG") or env_str("KUBECONFIG")
-    if explicit:
-        # KUBECONFIG may list several files; the client reads the first.
-        path = explicit.split(":")[0]
-        if not Path(path).expanduser().is_file():
-            raise ImproperlyConfigured(f"The kubeconfig {path!r} does not exist.")
-        return str(Path(path).expanduser())
+    for name in ("DYNAMOTE_KUBECONFIG", "KUBECONFIG"):
+        if explicit := env_str(name):
+            # KUBECONFIG may list several files; the client reads the first.
+            path = Path(explicit.split(":")[0]).expanduser()
+            if not path.is_file():
+                raise ImproperlyConfigured(f"{name}: the kubeconfig {str(path)!r} does not exist.")
+            return str(path)
     default = Path.home() / ".kube" / "config"
     return str(default) if default.is_file() else ""
 
 
 DYNAMOTE_KUBECONFIG = _kubeconfig()
-DYNAMOTE_KUBE_CONTEXT = env_str("DYNAMOTE_KUBE_CONTEXT")
+
+
+def _kube_context() -> str:
+    """DYNAMOTE_KUBE_CONTEXT, which must name a context of the kubeconfig when one is used."""
+    context = env_str("DYNAMOTE_KUBE_CONTEXT")
+    if context and DYNAMOTE_KUBECONFIG:
+        try:
+            with open(DYNAMOTE_KUBECONFIG, encoding="utf-8") as handle:
+                config = yaml.safe_load(handle) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ImproperlyConfigured(
+                f"The kubeconfig {DYNAMOTE_KUBECONFIG!r} cannot be read: {exc}"
+            ) from None
+        names = [c.get("name") for c in config.get("contexts") or [] if isinstance(c, dict)]
+        if context not in names:
+            raise ImproperlyConfigured(
+                f"DYNAMOTE_KUBE_CONTEXT={context!r} is not a context of {DYNAMOTE_KUBECONFIG} "
+                f"(it has: {', '.join(map(str, names)) or 'none'})."
+            )
+    return context
+
+
+DYNAMOTE_KUBE_CONTEXT = _kube_context()
 DYNAMOTE_IN_CLUSTER = not DYNAMOTE_KUBECONFIG and bool(env_str("KUBERNETES_SERVICE_HOST"))
 # With no cluster configured, the run command starts the sandbox cluster and points here.
 DYNAMOTE_SANDBOX = env_bool(
@@ -180,8 +232,12 @@ if DYNAMOTE_NAMESPACES and DYNAMOTE_DEFAULT_NAMESPACE not in DYNAMOTE_NAMESPACES
     )
 # How often the dashboard and details pages poll for changes, in seconds.
 DYNAMOTE_POLL_SECONDS = env_int("DYNAMOTE_POLL_SECONDS", 10, minimum=2)
+# How many times faster the sandbox cluster's simulated clock runs (`make run` without a cluster).
+DYNAMOTE_SANDBOX_SPEED = env_float("DYNAMOTE_SANDBOX_SPEED", 1.0, above=0)
 # The Dynamo release whose runtime images new deployments use by default.
-DYNAMOTE_DYNAMO_VERSION = env_str("DYNAMOTE_DYNAMO_VERSION", "1.4.0")
+DYNAMOTE_DYNAMO_VERSION = env_match(
+    "DYNAMOTE_DYNAMO_VERSION", "1.4.0", r"v?\d+\.\d+\.\d+([-.][0-9A-Za-z.-]+)?", example="1.4.0"
+)
 
 # One line per event: time, level, logger, request id, user, then the event.
 LOGGING = {
@@ -201,5 +257,10 @@ LOGGING = {
             "filters": ["request"],
         }
     },
-    "root": {"handlers": ["console"], "level": env_str("DYNAMOTE_LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        "level": env_choice(
+            "DYNAMOTE_LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+        ),
+    },
 }

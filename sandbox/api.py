@@ -10,6 +10,7 @@ import base64
 import binascii
 import copy
 import json
+import random
 import re
 import threading
 import time
@@ -235,8 +236,11 @@ class Api:
         token: str,
         user: str,
         permissions: list[dict],
+        seed: int | None = None,
     ) -> None:
         self.store = store
+        # Object uids and generated name suffixes: repeatable with a seed (screenshots, tests).
+        self.random = random.Random(seed)
         self.sim = simulation
         self.clock = clock
         self.token = token
@@ -774,10 +778,14 @@ class Api:
             details["group"] = resource.group
         raise ApiError(422, f'{kind} "{name}" is invalid: {summary}', details)
 
+    def _name_suffix(self) -> str:
+        """Five hex characters for a generateName, as the API server appends."""
+        return f"{self.random.getrandbits(20):05x}"
+
     def _stamp_new(self, meta: dict) -> None:
         if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
-        meta["uid"] = str(uuid.uuid4())
+            meta["name"] = meta["generateName"] + self._name_suffix()
+        meta["uid"] = str(uuid.UUID(int=self.random.getrandbits(128), version=4))
         meta["creationTimestamp"] = rfc3339(self.clock.now())
         for key in ("resourceVersion", "deletionTimestamp", "managedFields", "selfLink"):
             meta.pop(key, None)
@@ -787,7 +795,7 @@ class Api:
         meta = obj["metadata"]
         self._require_namespace(info.namespace)
         if not meta.get("name") and meta.get("generateName"):
-            meta["name"] = meta["generateName"] + uuid.uuid4().hex[:5]
+            meta["name"] = meta["generateName"] + self._name_suffix()
         # The status subresource makes the main resource ignore status on create.
         obj.pop("status", None)
         errors = self._name_errors(meta) + schema.validate(

@@ -64,6 +64,7 @@ class SandboxCluster:
         token: str | None = None,
         verbose: bool = False,
         tls: bool | None = None,
+        seed: int | None = None,
     ) -> None:
         self.profile = profile
         if speed <= 0:
@@ -77,8 +78,11 @@ class SandboxCluster:
         self.clock = clock or Clock()
         self.speed = speed
         self.token = token or secrets.token_urlsafe(24)
+        # Without a kubeconfig path, one in a temporary folder that close() removes.
+        self._tmp: tempfile.TemporaryDirectory | None = None
         if kubeconfig_path is None:
-            kubeconfig_path = Path(tempfile.mkdtemp(prefix="dynamote-sandbox-")) / "kubeconfig"
+            self._tmp = tempfile.TemporaryDirectory(prefix="dynamote-sandbox-")
+            kubeconfig_path = Path(self._tmp.name) / "kubeconfig"
         self.kubeconfig_path = Path(kubeconfig_path)
         installed = [schema.load_crd(p) for p in crds] if crds else [compact_crd(profile)]
         spec = load_cluster(cluster)
@@ -97,6 +101,7 @@ class SandboxCluster:
             token=self.token,
             user=spec.get("user") or "system:serviceaccount:dynamote:dynamote",
             permissions=copy.deepcopy(spec.get("permissions") or ALLOW_ALL),
+            seed=seed,
         )
         self.api.on_outage = self._outage
         self._seed(spec)
@@ -124,8 +129,8 @@ class SandboxCluster:
         listener = Listener((self.host, self.port), self.api, verbose=self.verbose, tls=context)
         self.port = listener.server_address[1]
         self.api.server_address = f"{self.host}:{self.port}"
-        ca_file = tls_support.certificate()[0] if self.tls else None
-        write_kubeconfig(self.kubeconfig_path, self.url, self.token, ca_file=ca_file)
+        ca_data = tls_support.certificate()[0] if self.tls else None
+        write_kubeconfig(self.kubeconfig_path, self.url, self.token, ca_data=ca_data)
         self._listener = listener
         self._thread = threading.Thread(
             target=listener.serve_forever,
@@ -158,8 +163,11 @@ class SandboxCluster:
         self.start()
 
     def close(self) -> None:
-        """Stop for good."""
+        """Stop for good, removing the temporary kubeconfig folder if this sandbox made one."""
         self.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
 
     def __enter__(self) -> SandboxCluster:
         return self.start()

@@ -16,13 +16,13 @@ def write_kubeconfig(
     server: str,
     token: str,
     namespace: str = "default",
-    ca_file: Path | None = None,
+    ca_data: bytes | None = None,
 ) -> Path:
     """Write a kubeconfig (mode 0600) with one context, dynamote-sandbox, using a bearer token."""
     path = Path(path)
     cluster: dict = {"server": server}
-    if ca_file is not None:
-        cluster["certificate-authority-data"] = base64.b64encode(ca_file.read_bytes()).decode()
+    if ca_data is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_data).decode()
     path.parent.mkdir(parents=True, exist_ok=True)
     config = {
         "apiVersion": "v1",

@@ -6,6 +6,7 @@ whenever it can; the kubeconfig carries the certificate as its certificate-autho
 
 from __future__ import annotations
 
+import os
 import shutil
 import ssl
 import subprocess
@@ -14,7 +15,7 @@ import threading
 from pathlib import Path
 
 _lock = threading.Lock()
-_cached: tuple[Path, Path] | None = None
+_cached: tuple[bytes, bytes] | None = None
 
 
 def available() -> bool:
@@ -22,39 +23,41 @@ def available() -> bool:
     return shutil.which("openssl") is not None
 
 
-def certificate() -> tuple[Path, Path]:
-    """(cert, key) PEM files for 127.0.0.1 and localhost, made once per process."""
+def certificate() -> tuple[bytes, bytes]:
+    """(cert, key) PEM bytes for 127.0.0.1 and localhost, made once per process.
+
+    The files openssl writes live only as long as this call: nothing is left on disk.
+    """
     global _cached
     with _lock:
         if _cached is None:
-            directory = Path(tempfile.mkdtemp(prefix="dynamote-sandbox-tls-"))
-            cert, key = directory / "cert.pem", directory / "key.pem"
-            subprocess.run(
-                [
-                    "openssl",
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "ec",
-                    "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1",
-                    "-nodes",
-                    "-keyout",
-                    str(key),
-                    "-out",
-                    str(cert),
-                    "-days",
-                    "825",
-                    "-subj",
-                    "/CN=dynamote-sandbox",
-                    "-addext",
-                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                ],
-                check=True,
-                capture_output=True,
-            )
-            key.chmod(0o600)
-            _cached = (cert, key)
+            with tempfile.TemporaryDirectory(prefix="dynamote-sandbox-tls-") as tmp:
+                cert, key = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+                subprocess.run(
+                    [
+                        "openssl",
+                        "req",
+                        "-x509",
+                        "-newkey",
+                        "ec",
+                        "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1",
+                        "-nodes",
+                        "-keyout",
+                        str(key),
+                        "-out",
+                        str(cert),
+                        "-days",
+                        "825",
+                        "-subj",
+                        "/CN=dynamote-sandbox",
+                        "-addext",
+                        "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    ],
+                    check=True,
+                    capture_output=True,
+                )
+                _cached = (cert.read_bytes(), key.read_bytes())
         return _cached
 
 
@@ -62,10 +65,17 @@ def server_context() -> ssl.SSLContext:
     """The listener's TLS context."""
     cert, key = certificate()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    # load_cert_chain reads files only: write them privately, load, and remove them at once.
+    with tempfile.TemporaryDirectory(prefix="dynamote-sandbox-tls-") as tmp:
+        cert_file, key_file = Path(tmp) / "cert.pem", Path(tmp) / "key.pem"
+        cert_file.write_bytes(cert)
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key)
+        context.load_cert_chain(cert_file, key_file)
     return context
 
 
 def client_context() -> ssl.SSLContext:
     """A client context that trusts the sandbox's certificate."""
-    return ssl.create_default_context(cafile=str(certificate()[0]))
+    return ssl.create_default_context(cadata=certificate()[0].decode())

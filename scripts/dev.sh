@@ -11,6 +11,8 @@ UV=$(./scripts/ensure-uv.sh)
 RUN="$UV run --frozen"
 
 sync() { "$UV" sync --frozen --quiet; }
+# Node.js 20+ first on PATH: the machine's, or the one `uv sync` installs in .venv/bin.
+with_node() { NODE_DIR=$(sh scripts/ensure-node.sh) && PATH="$NODE_DIR:$PATH" && export PATH; }
 
 case "${1:-}" in
   run)
@@ -20,6 +22,7 @@ case "${1:-}" in
     ;;
   test)
     sync
+    with_node
     [ -x node_modules/.bin/tailwindcss ] || npm ci --no-audit --no-fund --silent
     $RUN ruff check .
     $RUN ruff format --check .
@@ -33,10 +36,12 @@ case "${1:-}" in
     sh scripts/with-postgres.sh $RUN pytest --ignore=tests/e2e --ignore=tests/ship
     ;;
   css)
+    with_node
     [ -x node_modules/.bin/tailwindcss ] || npm ci --no-audit --no-fund --silent
     npm run --silent build
     ;;
   css-check)
+    with_node
     $RUN python scripts/check_css.py
     ;;
   *)

@@ -5,11 +5,15 @@ Starts a sandbox cluster with a manual clock in this process, a throwaway Dynamo
 creates deployments through the JSON API, moves the sandbox's clock so they land in
 different states, and photographs the pages in Chromium. Everything is removed afterwards.
 
-    uv run python scripts/screenshots.py
+Two runs give the same PNGs: Dynamote runs on a frozen clock (NOW, with time-machine), the
+sandbox's manual clock is set from it, and the sandbox's uids and pod names come from SEED.
+
+    uv run python scripts/screenshots.py [--out DIR]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -23,6 +27,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +43,32 @@ WIDE = {"width": 1440, "height": 900}
 DEPLOY = {"width": 1440, "height": 1200}
 DASHBOARD = {"width": 1440, "height": 560}
 PHONE = {"width": 375, "height": 812}
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    # Rasterise the same way every run, so the same page gives the same pixels.
+    "--force-color-profile=srgb",
+    "--disable-partial-raster",
+    "--num-raster-threads=1",
+    "--run-all-compositor-stages-before-draw",
+]
+# The moment the screenshots show: Dynamote's clock stands still there.
+NOW = datetime(2026, 5, 4, 9, 30, tzinfo=UTC)
+# The sandbox's object uids and generated names (pod suffixes) follow from this seed.
+SEED = 10
+# Runs manage.py with the clock frozen at argv[1] (epoch seconds); monotonic time still runs.
+_FROZEN_MANAGE = (
+    "import runpy, sys, time_machine\n"
+    "time_machine.travel(float(sys.argv[1]), tick=False).start()\n"
+    "sys.argv = ['manage.py', *sys.argv[2:]]\n"
+    "runpy.run_path('manage.py', run_name='__main__')\n"
+)
+
+
+def manage_command(*args: str) -> list[str]:
+    """`python manage.py ARGS` on Dynamote's frozen clock (NOW)."""
+    return [sys.executable, "-c", _FROZEN_MANAGE, str(NOW.timestamp()), *args]
 
 
 def chromium_path() -> str:
@@ -78,7 +108,7 @@ def dynamote_env(sandbox: SandboxCluster, var_dir: Path, password: str) -> dict[
 
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
+        manage_command(*args),
         env=env,
         cwd=ROOT,
         check=True,
@@ -97,13 +127,7 @@ def dynamote_server(env: dict[str, str]) -> Iterator[str]:
     log = var_dir / "server.log"
     with log.open("wb") as out:
         server = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "manage.py"),
-                "runserver",
-                "--noreload",
-                f"127.0.0.1:{port}",
-            ],
+            manage_command("runserver", "--noreload", f"127.0.0.1:{port}"),
             env=env,
             cwd=ROOT,
             stdout=out,
@@ -162,9 +186,17 @@ def settle(page: Page) -> None:
 
 def shoot(page: Page, name: str, *, full_page: bool = False) -> None:
     settle(page)
+    # From the top, on whole pixels: a swap or focus may leave the page scrolled by a fraction.
+    page.evaluate(
+        "window.scrollTo(0, 0); document.querySelectorAll('*').forEach("
+        "(el) => { if (el.scrollTop || el.scrollLeft) el.scrollTo(0, 0); })"
+    )
+    page.evaluate("document.fonts.ready")
+    settle(page)
+    page.wait_for_timeout(300)  # let the last swap's layout settle
     path = OUT / name
     page.screenshot(path=path, full_page=full_page, animations="disabled")
-    print(f"{path.relative_to(ROOT)}: {path.stat().st_size // 1024} KB")
+    print(f"{path}: {path.stat().st_size // 1024} KB")
 
 
 def populate(page: Page, url: str, sandbox: SandboxCluster) -> None:
@@ -257,13 +289,20 @@ def dashboard_and_details(page: Page, url: str) -> None:
 
 
 def main() -> None:
+    global OUT
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", type=Path, default=OUT, help="folder for the PNGs")
+    OUT = parser.parse_args().out.resolve()
     OUT.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)
     with tempfile.TemporaryDirectory(prefix="dynamote-screenshots-") as tmp:
         work = Path(tmp)
-        # Start the manual clock in the past, so the deployments' ages read naturally.
-        clock = ManualClock(start=time.time() - 75 * 60)
-        sandbox = SandboxCluster(clock=clock, kubeconfig_path=work / "kubeconfig").start()
+        # Start the manual clock 75 minutes before NOW: populate() moves it up to about NOW,
+        # so the deployments' ages read naturally and the same every time.
+        clock = ManualClock(start=NOW.timestamp() - 75 * 60)
+        sandbox = SandboxCluster(
+            clock=clock, kubeconfig_path=work / "kubeconfig", seed=SEED
+        ).start()
         try:
             env = dynamote_env(sandbox, work / "var", password)
             with (

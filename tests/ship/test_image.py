@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.ship.docker_context import context_files
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -22,19 +24,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def built_image(tmp_path_factory) -> Path:
-    """The tracked sources copied to a temporary directory and built there, as Docker would."""
+    """Docker's build context (.dockerignore applied) copied to a temporary directory and
+    built there, as Docker would."""
     source = tmp_path_factory.mktemp("image") / "app"
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT,
-        capture_output=True,
-        check=True,
-    ).stdout.split(b"\0")
-    for name in filter(None, tracked):
-        target = source / name.decode()
-        if (ROOT / name.decode()).is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name.decode(), target)
+    for name in context_files():
+        target = source / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
     # The image's python3, not this virtualenv's; uv when the machine has it.
     uv = shutil.which("uv") or ""
     path = f"{Path(sys.base_prefix) / 'bin'}:{Path(uv).parent if uv else ''}:/usr/bin:/bin"

@@ -1,9 +1,7 @@
 """`manage.py bench_dashboard`: server time of the dashboard partial on a large sandbox cluster."""
 
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,8 +35,8 @@ class Command(BaseCommand):
     def handle(self, *args, deployments: int, workers: int, runs: int, **options):
         from sandbox import SandboxCluster
 
-        kubeconfig = Path(tempfile.mkdtemp(prefix="dynamote-bench-")) / "kubeconfig"
-        sandbox = SandboxCluster(port=0, kubeconfig_path=kubeconfig).start()
+        # Its kubeconfig lives in a temporary folder that close() removes.
+        sandbox = SandboxCluster(port=0).start()
         try:
             started = time.perf_counter()
             sandbox.seed_deployments(deployments, workers=workers)
@@ -48,7 +46,7 @@ class Command(BaseCommand):
                 f"{time.perf_counter() - started:.1f} s."
             )
             overrides = {
-                "DYNAMOTE_KUBECONFIG": str(kubeconfig),
+                "DYNAMOTE_KUBECONFIG": str(sandbox.kubeconfig_path),
                 "DYNAMOTE_KUBE_CONTEXT": "",
                 "DYNAMOTE_IN_CLUSTER": False,
                 "ALLOWED_HOSTS": [*settings.ALLOWED_HOSTS, "testserver"],
