@@ -8,6 +8,7 @@ subclasses whose message a person can act on. Objects come back as plain dicts.
 import gc
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -219,6 +220,13 @@ def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> C
         return Conflict(message)
     if exc.status == 422:
         return Invalid(f"The cluster refused the {resource}: {message}", _causes(exc))
+    if exc.status == 400 and message.startswith("strict decoding error"):
+        # fieldValidation=Strict: the API server names each unknown field in the message.
+        causes = [
+            Cause(field=name, message=f'unknown field "{name}"')
+            for name in re.findall(r'unknown field "([^"]+)"', message)
+        ]
+        return Invalid(f"The cluster refused the {resource}: {message}", causes)
     if exc.status in (502, 503, 504):
         return Unreachable(
             f"The cluster's API server is unavailable (HTTP {exc.status}: {message}). "
@@ -503,7 +511,8 @@ def dgd_create(*, manifest: dict, dry_run: bool = False) -> dict:
     """Creates the DGD in the manifest's own namespace and version."""
     namespace = manifest["metadata"]["namespace"]
     version = manifest["apiVersion"].split("/", 1)[1]
-    kwargs = {"dry_run": "All"} if dry_run else {}
+    # Strict: a field the CRD does not know is refused (400 with its path), never dropped.
+    kwargs = {"field_validation": "Strict", **({"dry_run": "All"} if dry_run else {})}
     response = _call(
         "create",
         DGD_PLURAL,

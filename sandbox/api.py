@@ -468,11 +468,22 @@ class Api:
             return self._access_review(body)
         payload = self._decode(body, headers, info.verb)
         dry_run = query.get("dryRun") == "All"
+        if info.verb == "delete" and isinstance(payload, dict):
+            # kubectl delete --dry-run=server sends it in the DeleteOptions body.
+            dry_run = dry_run or "All" in (payload.get("dryRun") or [])
         if crd is not None:
+            validation = query.get("fieldValidation") or "Warn"
+            if validation not in ("Strict", "Warn", "Ignore"):
+                raise ApiError(
+                    400,
+                    'fieldValidation must be one of "Ignore", "Warn" or "Strict", '
+                    f'got "{validation}"',
+                    {},
+                )
             if info.verb == "create":
-                return self._create_cr(info, resource, crd, payload, dry_run)
+                return self._create_cr(info, resource, crd, payload, dry_run, validation)
             if info.verb in ("update", "patch"):
-                return self._write_cr(info, resource, crd, payload, headers, dry_run)
+                return self._write_cr(info, resource, crd, payload, headers, dry_run, validation)
             return self._delete_cr(info, resource, crd, dry_run)
         if info.verb == "create":
             return self._create_core(info, resource, payload, dry_run)
@@ -790,7 +801,7 @@ class Api:
         for key in ("resourceVersion", "deletionTimestamp", "managedFields", "selfLink"):
             meta.pop(key, None)
 
-    def _create_cr(self, info, resource, crd, payload, dry_run) -> Response:
+    def _create_cr(self, info, resource, crd, payload, dry_run, validation="Warn") -> Response:
         obj = self._check_identity(info, resource, payload)
         meta = obj["metadata"]
         self._require_namespace(info.namespace)
@@ -798,17 +809,19 @@ class Api:
             meta["name"] = meta["generateName"] + self._name_suffix()
         # The status subresource makes the main resource ignore status on create.
         obj.pop("status", None)
-        errors = self._name_errors(meta) + schema.validate(
-            schema.version_schema(crd, info.version), obj
-        )
+        root = schema.version_schema(crd, info.version)
+        obj, warnings = _unknown_fields(root, obj, validation)
+        meta = obj["metadata"]
+        errors = self._name_errors(meta) + _known(schema.validate(root, obj))
         if errors:
             self._invalid(resource, meta.get("name", ""), errors)
         if self.store.get(resource.store_key, info.namespace, meta["name"]) is not None:
             raise _already_exists(resource, meta["name"])
         self._stamp_new(meta)
         meta["generation"] = 1
+        headers = _with_warnings(self._warning(crd, info), warnings)
         if dry_run:
-            return Response(201, dumps(obj))
+            return Response(201, dumps(obj), headers=headers)
         self.store.put(resource.store_key, obj)
         self.sim.touch()
         return Response(
@@ -816,22 +829,55 @@ class Api:
             self._encoder(info, crd)(
                 self.store.entry(resource.store_key, info.namespace, meta["name"])
             ),
-            headers=self._warning(crd, info),
+            headers=headers,
         )
 
-    def _write_cr(self, info, resource, crd, payload, headers, dry_run) -> Response:
+    def _write_cr(
+        self, info, resource, crd, payload, headers, dry_run, validation="Warn"
+    ) -> Response:
         entry = self.store.entry(resource.store_key, info.namespace, info.name)
         content_type = headers.get("content-type", "application/json").split(";")[0].strip()
+        if content_type == "application/apply-patch+yaml":
+            # Server-side apply merges lists by their keys and tracks field managers; the
+            # sandbox does not, and a merge patch in its place would hide real conflicts.
+            raise ApiError(
+                415,
+                "server-side apply is not supported by the sandbox cluster: use kubectl apply "
+                "(client-side), replace or a merge patch",
+                {},
+                reason="UnsupportedMediaType",
+            )
         if entry is None:
-            if info.verb == "patch" and content_type == "application/apply-patch+yaml":
-                obj = self._check_identity(info, resource, payload)
-                return self._create_cr(info, resource, crd, obj, dry_run)
             raise _not_found(resource, info.name)
         current = self._current(entry, info, crd)
         if info.verb == "update":
             obj = self._check_identity(info, resource, payload)
+            if not obj["metadata"].get("resourceVersion"):
+                kind = f"{resource.kind}.{resource.group}"
+                raise ApiError(
+                    422,
+                    f'{kind} "{info.name}" is invalid: metadata.resourceVersion: Invalid value: '
+                    "0x0: must be specified for an update",
+                    {
+                        "name": info.name,
+                        "group": resource.group,
+                        "kind": resource.kind,
+                        "causes": [
+                            {
+                                "reason": "FieldValueInvalid",
+                                "message": "Invalid value: 0x0: must be specified for an update",
+                                "field": "metadata.resourceVersion",
+                            }
+                        ],
+                    },
+                )
         else:
             obj = self._check_identity(info, resource, _patch(current, payload, content_type))
+        warnings: list[str] = []
+        if info.subresource != "status":
+            obj, warnings = _unknown_fields(
+                schema.version_schema(crd, info.version), obj, validation
+            )
         meta = obj["metadata"]
         sent_rv = meta.get("resourceVersion")
         if sent_rv and sent_rv != current["metadata"]["resourceVersion"]:
@@ -857,9 +903,11 @@ class Api:
             new = {k: v for k, v in obj.items() if k != "status"}
             if "status" in current:
                 new["status"] = current["status"]
-            errors = schema.validate(
-                schema.version_schema(crd, info.version),
-                {k: v for k, v in new.items() if k != "status"},
+            errors = _known(
+                schema.validate(
+                    schema.version_schema(crd, info.version),
+                    {k: v for k, v in new.items() if k != "status"},
+                )
             )
         if errors:
             self._invalid(resource, info.name, errors)
@@ -874,8 +922,9 @@ class Api:
         if not status_only and new.get("spec") != current.get("spec"):
             new_meta["generation"] = current["metadata"].get("generation", 1) + 1
         new["metadata"] = new_meta
+        headers = _with_warnings(self._warning(crd, info), warnings)
         if dry_run:
-            return Response(200, dumps(new))
+            return Response(200, dumps(new), headers=headers)
         self.store.put(resource.store_key, new)
         self.sim.touch()
         return Response(
@@ -883,7 +932,7 @@ class Api:
             self._encoder(info, crd)(
                 self.store.entry(resource.store_key, info.namespace, info.name)
             ),
-            headers=self._warning(crd, info),
+            headers=headers,
         )
 
     def _current(self, entry: Entry, info: RequestInfo, crd: dict) -> dict:
@@ -1281,6 +1330,34 @@ def _json_patch(doc: dict, ops: list) -> dict:
                 422, f"the patch could not be applied at {op.get('path')}: {err}", {}
             ) from err
     return doc
+
+
+def _unknown_fields(root: dict, obj: dict, validation: str) -> tuple[dict, list[str]]:
+    """The object as the API server keeps it, and the warnings to send, per fieldValidation.
+
+    Strict refuses unknown fields with a 400 before any schema check; Warn (the default)
+    prunes them and says so in Warning headers; Ignore prunes them silently.
+    """
+    unknown = [e.field for e in schema.validate(root, obj) if e.reason == schema.UNKNOWN]
+    if not unknown:
+        return obj, []
+    if validation == "Strict":
+        listed = ", ".join(f'unknown field "{field}"' for field in unknown)
+        raise ApiError(400, f"strict decoding error: {listed}", {}, reason="BadRequest")
+    pruned = schema.prune_object(root, obj)
+    warnings = [] if validation == "Ignore" else [f'unknown field "{f}"' for f in unknown]
+    return pruned, warnings
+
+
+def _known(errors: list) -> list:
+    return [e for e in errors if e.reason != schema.UNKNOWN]
+
+
+def _with_warnings(headers: dict[str, str], warnings: list[str]) -> dict[str, str]:
+    texts = [headers["Warning"]] if "Warning" in headers else []
+    # A warn-text is a quoted-string: its own quotes and backslashes are escaped.
+    texts += ['299 - "' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in warnings]
+    return {**headers, "Warning": ", ".join(texts)} if texts else headers
 
 
 def _patch(current: dict, payload: object, content_type: str) -> dict:

@@ -11,7 +11,8 @@ entry of ``spec.services`` reads ``spec.services.VllmWorker.replicas`` (kube-ope
 ``FieldValueTooMany`` and ``FieldValueDuplicate``. Unknown fields have no cause type in the
 apiserver (with ``fieldValidation=Strict`` it answers 400 "strict decoding error: unknown field
 \"spec.foo\""); the sandbox reports them alongside the schema errors as ``FieldValueUnknown``
-with the apiserver's wording, so a client sees every problem, with its path, in one 422.
+with the apiserver's wording; the API layer then applies the request's ``fieldValidation``
+(Strict: 400; Warn, the default: pruned with a Warning header; Ignore: pruned silently).
 
 The root ``metadata`` is not checked here: the server validates it (name as a DNS-1123
 subdomain) as a real apiserver does. CEL rules (``x-kubernetes-validations``) are not evaluated.
@@ -91,6 +92,19 @@ def prune(schema: dict, value: Any) -> Any:
     if isinstance(value, list) and isinstance(schema.get("items"), dict):
         return [prune(schema["items"], item) for item in value]
     return value
+
+
+def prune_object(root: dict, obj: dict) -> dict:
+    """A custom resource without the fields its version's schema does not declare; the root
+    apiVersion, kind and metadata are the server's, never pruned here."""
+    properties = root.get("properties", {})
+    kept = {}
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind", "metadata"):
+            kept[key] = value
+        elif key in properties:
+            kept[key] = prune(properties[key], value)
+    return kept
 
 
 def status_schemas(crd: dict) -> dict[str, dict]:

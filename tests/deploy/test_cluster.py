@@ -129,3 +129,14 @@ def test_a_slow_cluster_is_reported_within_12_seconds(cluster_sandbox):
     with pytest.raises(cluster.Unreachable, match="did not answer in time"):
         cluster.namespaces()
     assert time.monotonic() - started < 12
+
+
+def test_an_unknown_field_is_refused_with_its_path_not_dropped(cluster_sandbox):
+    """Creates ask for fieldValidation=Strict: the API server would otherwise prune silently."""
+    from tests.dashboard.conftest import dgd_manifest
+
+    manifest = dgd_manifest("strict")
+    manifest["spec"]["replica"] = 2
+    with pytest.raises(cluster.Invalid) as raised:
+        cluster.dgd_create(manifest=manifest, dry_run=True)
+    assert [c.field for c in raised.value.causes] == ["spec.replica"]

@@ -204,8 +204,63 @@ def test_invalid_objects_get_422_with_every_field_path(dgds):
         "spec.components[1].replicas": "FieldValueTypeInvalid",
         "spec.components[1].type": "FieldValueNotSupported",
         f"{container}.resources.limits.nvidia.com/gpu": "FieldValueInvalid",
-        f"{container}.imagePullPolicyy": "FieldValueUnknown",
-    }
+    }  # the unknown imagePullPolicyy is pruned, not refused, without fieldValidation=Strict
+
+
+def _with_unknown_field(name: str = "qwen") -> dict:
+    body = dgd_v1beta1(name)
+    body["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]["imagePullPolicyy"] = "X"
+    body["spec"]["replica"] = 2
+    return body
+
+
+def test_unknown_fields_are_pruned_with_a_warning_by_default(sandbox, dgds):
+    request = urllib.request.Request(
+        f"{sandbox.url}/apis/{GROUP}/v1beta1/namespaces/default/{PLURAL}",
+        data=json.dumps(_with_unknown_field()).encode(),
+        headers={"Authorization": f"Bearer {sandbox.token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, context=sandbox.ssl_context()) as answer:
+        assert answer.status == 201
+        warning = answer.headers["Warning"]
+    assert '299 - "unknown field \\"spec.replica\\""' in warning
+    stored = dgds.get_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, "qwen")
+    assert "replica" not in stored["spec"]
+    container = stored["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
+    assert "imagePullPolicyy" not in container
+
+
+def test_strict_field_validation_refuses_unknown_fields_with_400(dgds):
+    with pytest.raises(ApiException) as raised:
+        dgds.create_namespaced_custom_object(
+            GROUP, "v1beta1", "default", PLURAL, _with_unknown_field(), field_validation="Strict"
+        )
+    status = status_of(raised)
+    assert (raised.value.status, status["reason"]) == (400, "BadRequest")
+    assert status["message"] == (
+        'strict decoding error: unknown field "spec.components[1].podTemplate.spec.containers[0]'
+        '.imagePullPolicyy", unknown field "spec.replica"'
+    )
+    assert dgds.list_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL)["items"] == []
+
+
+def test_replace_without_a_resource_version_is_invalid(dgds):
+    dgds.create_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, dgd_v1beta1())
+    body = dgd_v1beta1()
+    with pytest.raises(ApiException) as raised:
+        dgds.replace_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, "qwen", body)
+    assert raised.value.status == 422
+    assert "metadata.resourceVersion" in status_of(raised)["message"]
+
+
+def test_server_side_apply_is_refused_not_treated_as_a_merge_patch(dgds):
+    with pytest.raises(ApiException) as raised:
+        dgds.patch_namespaced_custom_object(
+            GROUP, "v1beta1", "default", PLURAL, "qwen", dgd_v1beta1(),
+            field_manager="dynamote", _content_type="application/apply-patch+yaml",
+        )  # fmt: skip
+    assert raised.value.status == 415
 
 
 def test_replace_bumps_generation_and_a_stale_resource_version_conflicts(dgds):
