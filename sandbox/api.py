@@ -941,6 +941,22 @@ class Api:
 
     def _delete_cr(self, info, resource, crd, dry_run) -> Response:
         entry = self._entry(info, resource)
+        obj = entry.obj
+        if obj["metadata"].get("finalizers"):
+            # Finalizers keep it: the delete only marks it, once, for its owners to finish.
+            if obj["metadata"].get("deletionTimestamp"):
+                return Response(200, self._encoder(info, crd)(entry))
+            meta = {
+                **obj["metadata"],
+                "deletionTimestamp": rfc3339(self.clock.now()),
+                "deletionGracePeriodSeconds": 0,
+            }
+            if dry_run:
+                return Response(200, dumps({**obj, "metadata": meta}))
+            self.store.put(resource.store_key, {**obj, "metadata": meta})
+            self.sim.touch()
+            entry = self.store.entry(resource.store_key, info.namespace, info.name)
+            return Response(200, self._encoder(info, crd)(entry))
         data = self._encoder(info, crd)(entry)
         if not dry_run:
             self.store.delete(resource.store_key, info.namespace, info.name)

@@ -32,6 +32,8 @@ from .schema import prune
 from .store import Store
 
 DGD = "dynamographdeployments.nvidia.com"
+# The operator's finalizer: a deleted DGD stays, Deleting, until its pods are gone.
+FINALIZER = "nvidia.com/finalizer"
 DGD_LABEL = "nvidia.com/dynamo-graph-deployment-name"
 COMPONENT_LABEL = "nvidia.com/dynamo-component"
 TYPE_LABEL = "nvidia.com/dynamo-component-type"
@@ -214,12 +216,15 @@ class Simulation:
         for entry in list(self.store.entries(DGD)):
             dgd = entry.obj
             uid = dgd["metadata"]["uid"]
-            seen.add(uid)
             record = self.records.get(uid)
             if record is None:
                 record = DgdRecord(dgd["metadata"]["namespace"], dgd["metadata"]["name"], uid, now)
                 self.records[uid] = record
+            if dgd["metadata"].get("deletionTimestamp"):
+                continue  # its pods go below; the finalizer is removed when they are gone
+            seen.add(uid)
             if now >= record.observed_at + OPERATOR_DELAY * self.scale:
+                self._add_finalizer(dgd)
                 self._sync_children(record, dgd, now)
             else:
                 self._wake(record.observed_at + OPERATOR_DELAY * self.scale)
@@ -230,11 +235,30 @@ class Simulation:
             for sim in list(record.pods.values()):
                 self._step_pod(record, sim, now)
             if not record.pods and record.uid not in seen:
+                self._remove_finalizer(record)
                 del self.records[record.uid]
         for entry in list(self.store.entries(DGD)):
             record = self.records.get(entry.obj["metadata"]["uid"])
-            if record is not None:
+            if record is not None and record.uid in seen:
                 self._write_status(record, entry.obj, now)
+
+    def _add_finalizer(self, dgd: dict) -> None:
+        meta = dgd["metadata"]
+        if FINALIZER not in (meta.get("finalizers") or []):
+            finalizers = [*(meta.get("finalizers") or []), FINALIZER]
+            self.store.put(DGD, {**dgd, "metadata": {**meta, "finalizers": finalizers}})
+
+    def _remove_finalizer(self, record: DgdRecord) -> None:
+        """The pods are gone: let the API server remove the deleted DGD."""
+        dgd = self.store.get(DGD, record.namespace, record.name)
+        if dgd is None or dgd["metadata"].get("uid") != record.uid:
+            return
+        finalizers = [f for f in dgd["metadata"].get("finalizers") or [] if f != FINALIZER]
+        if finalizers or not dgd["metadata"].get("deletionTimestamp"):
+            meta = {**dgd["metadata"], "finalizers": finalizers}
+            self.store.put(DGD, {**dgd, "metadata": meta})
+        else:
+            self.store.delete(DGD, record.namespace, record.name)
 
     def delete_pod(self, namespace: str, name: str, now: float) -> dict | None:
         """Start a pod's graceful deletion (the API's DELETE); returns the updated pod."""

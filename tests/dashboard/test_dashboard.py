@@ -181,7 +181,8 @@ def test_delete_ready_needs_the_typed_name(member_client, member, cluster_sandbo
         "/deployments/default/llama/delete/", {"from": "index", "confirm": "llama"}, headers=HTMX
     )
     assert response.headers["HX-Retarget"] == "#deployments-table"
-    assert cluster_sandbox.get("dgd", "default", "llama") is None
+    # The operator's finalizer keeps it, marked for deletion, until its pods are gone.
+    assert cluster_sandbox.get("dgd", "default", "llama")["metadata"]["deletionTimestamp"]
     html = response.content.decode()
     assert badge(html, "llama") == "deleting"
     assert "Deleting &quot;llama&quot;" in html  # the toast

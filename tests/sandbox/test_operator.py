@@ -276,3 +276,29 @@ def test_speed_shortens_the_lifecycle(make_sandbox):
     dgds.create_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, dgd_v1beta1())
     sandbox.advance(4)
     assert dgd_status(dgds, "qwen")["state"] == "successful"
+
+
+def test_a_deleted_deployment_stays_deleting_until_its_pods_are_gone(sandbox, dgds, core):
+    dgds.create_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, dgd_v1beta1())
+    sandbox.advance(60)
+    live = dgds.get_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, "qwen")
+    assert live["metadata"]["finalizers"] == ["nvidia.com/finalizer"]
+
+    dgds.delete_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, "qwen")
+    deleting = dgds.get_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, "qwen")
+    assert deleting["metadata"]["deletionTimestamp"]
+    sandbox.advance(5)
+    assert all(p.metadata.deletion_timestamp for p in pods_of(core, "qwen"))
+    sandbox.advance(120)
+    assert pods_of(core, "qwen") == []
+    assert dgds.list_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL)["items"] == []
+
+
+def test_a_server_side_dry_run_delete_in_the_body_deletes_nothing(sandbox, dgds):
+    dgds.create_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, dgd_v1beta1())
+    sandbox.advance(60)
+    dgds.delete_namespaced_custom_object(
+        GROUP, "v1beta1", "default", PLURAL, "qwen", body=client.V1DeleteOptions(dry_run=["All"])
+    )
+    kept = dgds.get_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, "qwen")
+    assert "deletionTimestamp" not in kept["metadata"]
