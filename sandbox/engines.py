@@ -57,7 +57,7 @@ def _flag(args: list[str], *names: str) -> str | None:
     return None
 
 
-def workload(component_type: str, command: list[str], args: list[str]) -> Workload:
+def workload(component_type: str, command: list[str], args: list[str], line: str = "1") -> Workload:
     """Identify the engine and model of a container."""
     words = [*command, *args]
     # Container args are often one shell string ("python3 -m dynamo.vllm --model ...").
@@ -73,7 +73,7 @@ def workload(component_type: str, command: list[str], args: list[str]) -> Worklo
         engine = "frontend"
     model = _flag(words, "--model", "--model-path", "--served-model-name") or ""
     tp = _flag(words, "--tensor-parallel-size", "--tp", "--tp-size") or "1"
-    unknown = unrecognized_arguments(engine, tuple(words)) if engine in ENGINE_FLAGS else ()
+    unknown = unrecognized_arguments(engine, tuple(words), line) if engine in ENGINE_FLAGS else ()
     return Workload(engine, model, int(tp) if tp.isdigit() else 1, unknown)
 
 
@@ -371,19 +371,45 @@ ENGINE_FLAGS: dict[str, frozenset[str]] = {
         )
     ),
 }
+# What each Dynamo release line changed (from upstream's argument parsers per release):
+# 1.x dropped vLLM's --is-prefill-worker for --disaggregation-mode, and TensorRT-LLM took
+# --model (keeping --model-path as an obsolete alias) and --publish-kv-events (keeping
+# --publish-events-and-metrics as a deprecated alias).
+_ONLY_IN = {
+    "0": {"vllm": {"--is-prefill-worker"}, "trtllm": set()},
+    "1": {"vllm": {"--disaggregation-mode"}, "trtllm": {"--model", "--publish-kv-events"}},
+}
+
+
+def release_line(image: str, api_version: str) -> str:
+    """The Dynamo release line ("0" or "1") a runtime image runs: from its tag, else from the
+    DGD's version (v1alpha1-only clusters run Dynamo 0.x)."""
+    tag = _split_image(image)[2]
+    match = re.match(r"v?(\d+)\.\d+", tag)
+    if match:
+        return "0" if match.group(1) == "0" else "1"
+    return "0" if api_version.endswith("v1alpha1") else "1"
+
+
+def engine_flags(engine: str, line: str) -> frozenset[str]:
+    """The flags `python3 -m dynamo.<engine>` of a release line accepts."""
+    other = "1" if line == "0" else "0"
+    return ENGINE_FLAGS[engine] - _ONLY_IN[other].get(engine, set())
+
+
 _SHELL_SEPARATORS = {"&&", "||", ";", "|", "&"}
 _NUMBER = re.compile(r"-\.?\d")
 
 
 @lru_cache(maxsize=1024)
-def unrecognized_arguments(engine: str, words: tuple[str, ...]) -> tuple[str, ...]:
+def unrecognized_arguments(engine: str, words: tuple[str, ...], line: str = "1") -> tuple[str, ...]:
     """The arguments after `-m dynamo.<engine>` its parser would reject, as argparse lists them.
 
     A flag is known by its name before any "="; vLLM also reads underscores as dashes.
     Words that do not start with "-" are values: of a known flag they are consumed, after an
     unknown flag argparse cannot place them either, so they are listed with it.
     """
-    known = ENGINE_FLAGS.get(engine)
+    known = engine_flags(engine, line) if engine in ENGINE_FLAGS else None
     module = f"dynamo.{engine}"
     if known is None or module not in words:
         return ()

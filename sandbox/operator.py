@@ -25,6 +25,7 @@ from .engines import (
     crash_log,
     image_available,
     pull_error,
+    release_line,
     startup_log,
     workload,
 )
@@ -118,7 +119,12 @@ def components_of(dgd: dict) -> list[Component]:
                 pod_metadata=template.get("metadata") or {},
                 template_hash=template_hash,
                 gpus=_quantity_int(limits.get(GPU, 0)),
-                work=workload(kind, command, container.get("args") or []),
+                work=workload(
+                    kind,
+                    command,
+                    container.get("args") or [],
+                    release_line(container["image"], dgd.get("apiVersion", "")),
+                ),
             )
         )
     return result

@@ -445,3 +445,49 @@ def test_every_manifest_dynamote_builds_runs(make_sandbox, engine, mode, api_ver
         (p.metadata.name, p.status.container_statuses[0].state)
         for p in core.list_namespaced_pod("default").items
     ]
+
+
+@pytest.mark.parametrize(
+    ("image", "module", "args", "unrecognized"),
+    [
+        # vLLM's --is-prefill-worker was Dynamo 0.6's; 1.x workers reject it.
+        (
+            "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0",
+            "dynamo.vllm",
+            ["--model", "Qwen/Qwen3-0.6B", "--is-prefill-worker"],
+            "--is-prefill-worker",
+        ),
+        # TensorRT-LLM 0.6 knows --model-path, not 1.x's --model.
+        (
+            "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.6.1",
+            "dynamo.trtllm",
+            ["--model", "Qwen/Qwen3-0.6B"],
+            "--model Qwen/Qwen3-0.6B",
+        ),
+        (
+            "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.6.1",
+            "dynamo.trtllm",
+            ["--model-path", "Qwen/Qwen3-0.6B", "--publish-kv-events"],
+            "--publish-kv-events",
+        ),
+    ],
+)
+def test_a_flag_the_release_does_not_know_crash_loops(
+    sandbox, core, image, module, args, unrecognized
+):
+    body = with_image(
+        with_worker_args(dgd_v1beta1("release"), args, ["python3", "-m", module]), image
+    )
+    create(sandbox, body)
+    sandbox.advance(16)
+    name = pod(core, "release", "VllmWorker").metadata.name
+    last = core.read_namespaced_pod_log(name, "default", tail_lines=1).strip()
+    assert last == f"__main__.py: error: unrecognized arguments: {unrecognized}"
+
+
+def test_the_same_flags_run_on_the_release_that_knows_them(sandbox, core):
+    args = ["--model-path", "Qwen/Qwen3-0.6B", "--publish-events-and-metrics"]
+    body = with_worker_args(dgd_v1beta1("old"), args, ["python3", "-m", "dynamo.trtllm"])
+    create(sandbox, with_image(body, "nvcr.io/nvidia/ai-dynamo/tensorrtllm-runtime:0.6.1"))
+    sandbox.advance(120)
+    assert all_ready(core, "old")

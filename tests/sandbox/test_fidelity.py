@@ -119,3 +119,50 @@ def test_the_status_the_operator_writes_is_valid_for_the_real_crd(
     )
     assert stored["status"]["state"] == "successful"
     assert validate(version_schema(load_crd(crd_path), version), stored) == []
+
+
+def test_every_upstream_example_runs_to_ready_under_its_release(make_sandbox, shared_dynamo):
+    """Each example, on a sandbox of its release with its real CRD, gets every pod Ready.
+
+    The examples name placeholder or internal images; like a user, the test points them at
+    the release's published runtime image, so the flags are checked against that release.
+    """
+    profiles = {"v1alpha1": "dynamo-0.6", "v1beta1": "dynamo-1.5"}
+    tags = {"v1alpha1": "0.6.1", "v1beta1": "1.4.0"}
+    for version, release in RELEASES.items():
+        crd = shared_dynamo / "crds" / release / "nvidia.com_dynamographdeployments.yaml"
+        sandbox = make_sandbox(profile=profiles[version], crds=[crd])
+        api = sandbox_api_client(sandbox)
+        dgds, core = client.CustomObjectsApi(api), client.CoreV1Api(api)
+        names = []
+        for path in sorted((shared_dynamo / "examples" / version).glob("*.yaml")):
+            example = yaml.safe_load(path.read_text())
+            _use_runtime_image(example, tags[version])
+            dgds.create_namespaced_custom_object(GROUP, version, "default", PLURAL, example)
+            names.append((path.name, example["metadata"]["name"]))
+        sandbox.advance(300)
+        for filename, name in names:
+            pods = core.list_namespaced_pod(
+                "default", label_selector=f"nvidia.com/dynamo-graph-deployment-name={name}"
+            ).items
+            assert pods, (version, filename)
+            not_ready = [
+                p.metadata.name
+                for p in pods
+                if not any(
+                    c.type == "Ready" and c.status == "True" for c in p.status.conditions or []
+                )
+            ]
+            assert not_ready == [], (version, filename)
+
+
+def _use_runtime_image(example: dict, tag: str) -> None:
+    engine = next(e for e in ("vllm", "sglang", "trtllm") if f"dynamo.{e}" in json.dumps(example))
+    repository = {"vllm": "vllm", "sglang": "sglang", "trtllm": "tensorrtllm"}[engine]
+    image = f"nvcr.io/nvidia/ai-dynamo/{repository}-runtime:{tag}"
+    spec = example["spec"]
+    for item in spec.get("components") or []:
+        for container in item["podTemplate"]["spec"]["containers"]:
+            container["image"] = image
+    for service in (spec.get("services") or {}).values():
+        service.setdefault("extraPodSpec", {}).setdefault("mainContainer", {})["image"] = image
