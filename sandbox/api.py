@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import schema
+from . import cel, schema
 from .clock import Clock, rfc3339
 from .conversion import convert_dgd
 from .operator import Simulation
@@ -813,6 +813,7 @@ class Api:
         obj, warnings = _unknown_fields(root, obj, validation)
         meta = obj["metadata"]
         errors = self._name_errors(meta) + _known(schema.validate(root, obj))
+        errors = errors or cel.validate_rules(root, obj)
         if errors:
             self._invalid(resource, meta.get("name", ""), errors)
         if self.store.get(resource.store_key, info.namespace, meta["name"]) is not None:
@@ -903,11 +904,10 @@ class Api:
             new = {k: v for k, v in obj.items() if k != "status"}
             if "status" in current:
                 new["status"] = current["status"]
-            errors = _known(
-                schema.validate(
-                    schema.version_schema(crd, info.version),
-                    {k: v for k, v in new.items() if k != "status"},
-                )
+            root = schema.version_schema(crd, info.version)
+            spec_only = {k: v for k, v in new.items() if k != "status"}
+            errors = _known(schema.validate(root, spec_only)) or cel.validate_rules(
+                root, spec_only, {k: v for k, v in current.items() if k != "status"}
             )
         if errors:
             self._invalid(resource, info.name, errors)
