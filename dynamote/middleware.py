@@ -1,4 +1,4 @@
-"""Project middleware: health, request ids, CSP, login for every page, HTMX toasts."""
+"""Project middleware: health, request ids, cluster deadline, CSP, login, HTMX toasts."""
 
 import re
 import uuid
@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
+from deployments import cluster
 from dynamote.logging import request_id, request_user
 from dynamote.views import health
 
@@ -60,6 +61,17 @@ class RequestContextMiddleware:
             request_user.reset(user_token)
         response["X-Request-ID"] = rid
         return response
+
+
+class ClusterDeadlineMiddleware:
+    """One deadline for all of a request's cluster calls: a slow cluster costs one timeout."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with cluster.deadline():
+            return self.get_response(request)
 
 
 class ContentSecurityPolicyMiddleware:

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "dynamote.middleware.RequestContextMiddleware",
     "dynamote.middleware.HealthCheckMiddleware",
+    "dynamote.middleware.ClusterDeadlineMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "dynamote.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
