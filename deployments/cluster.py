@@ -245,18 +245,22 @@ def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> C
 
 @dataclass
 class Deadline:
-    """The time left for one request's cluster calls, and what it met on the way.
+    """The time one request's cluster calls may take together, and what they met on the way.
 
-    After the first call that got no answer, the request's other calls fail at once: a
-    cluster that does not answer costs a request one timeout, not one per call.
+    The clock starts at the request's first cluster call (time spent rendering or in the
+    database is not the cluster's). After a call got no answer, the request's other calls
+    fail at once: a cluster that does not answer costs a request one timeout, not one per call.
     """
 
-    expires: float  # time.monotonic()
+    seconds: float
+    started: float | None = None  # time.monotonic() of the first cluster call
     down: ClusterError | None = None  # no answer: the rest of the request fails fast
     seen: ClusterError | None = None  # an unreachable cluster met here, fresh or cached
 
     def remaining(self) -> float:
-        return self.expires - time.monotonic()
+        if self.started is None:
+            return self.seconds
+        return self.seconds - (time.monotonic() - self.started)
 
 
 _deadline: ContextVar[Deadline | None] = ContextVar("cluster_deadline", default=None)
@@ -265,7 +269,7 @@ _deadline: ContextVar[Deadline | None] = ContextVar("cluster_deadline", default=
 @contextmanager
 def deadline(seconds: float | None = None) -> Iterator[Deadline]:
     """Runs the block's cluster calls under one deadline (a request, a background check)."""
-    current = Deadline(time.monotonic() + (seconds or TIMEOUT[1] * DEADLINE_FACTOR))
+    current = Deadline(seconds or TIMEOUT[1] * DEADLINE_FACTOR)
     token = _deadline.set(current)
     try:
         yield current
@@ -304,6 +308,8 @@ def _timeout() -> tuple[float, float]:
         return TIMEOUT
     if current.down is not None:
         raise Unreachable(current.down.message, answered=False)
+    if current.started is None:
+        current.started = time.monotonic()
     left = current.remaining()
     if left <= 0.05:
         current.down = Unreachable(
