@@ -156,10 +156,10 @@ def _reach(detail) -> dict:
         }
     )
     return {
-        "port_forward": f"kubectl port-forward svc/{name}-frontend 8000:8000 -n {namespace}",
-        "models": "curl http://localhost:8000/v1/models",
+        "port_forward": f"kubectl port-forward svc/{name}-frontend 8080:8000 -n {namespace}",
+        "models": "curl http://localhost:8080/v1/models",
         "chat": (
-            "curl http://localhost:8000/v1/chat/completions \\\n"
+            "curl http://localhost:8080/v1/chat/completions \\\n"
             "  -H 'Content-Type: application/json' \\\n"
             f"  -d '{body}'"
         ),

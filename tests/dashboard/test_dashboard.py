@@ -122,8 +122,8 @@ def test_detail_shows_configuration_pods_events_manifest_and_how_to_reach(
     cluster_sandbox.advance(60)
     html = member_client.get("/deployments/default/llama/").content.decode()
     for text in [
-        "kubectl port-forward svc/llama-frontend 8000:8000 -n default",
-        "curl http://localhost:8000/v1/models",
+        "kubectl port-forward svc/llama-frontend 8080:8000 -n default",
+        "curl http://localhost:8080/v1/models",
         "/v1/chat/completions",
         "&quot;model&quot;: &quot;Qwen/Qwen3-0.6B&quot;",
         "hf-token-secret",

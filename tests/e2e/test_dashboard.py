@@ -56,7 +56,7 @@ def test_pods_list_refreshes_until_every_pod_is_ready(dashboard, cluster_sandbox
     # Settled: asked three times less often, never never.
     expect(page.locator("#live")).to_have_attribute("data-poll", "1.5")
     expect(
-        page.get_by_text("kubectl port-forward svc/llama-frontend 8000:8000 -n default")
+        page.get_by_text("kubectl port-forward svc/llama-frontend 8080:8000 -n default")
     ).to_be_visible()
 
 
