@@ -510,8 +510,8 @@ def pod_list(*, namespace: str, name: str) -> list[PodRow]:
 
 CONNECTED, UNREACHABLE, NOT_INSTALLED = "connected", "unreachable", "not_installed"
 CHECKING = "checking"
-# A page waits this long for the very first status check, then shows "Checking" and moves on.
-STATUS_WAIT = 1.0
+# A page waits this long (s) for the very first status check, then shows "Checking" and moves on.
+STATUS_WAIT = 1.5
 
 
 @dataclass(frozen=True)
@@ -566,9 +566,9 @@ def _probe() -> dict:
 def cluster_status(*, fresh: bool = False) -> ClusterStatus:
     """Connected, unreachable or without Dynamo, for the header; never waits on the cluster.
 
-    The check runs at most every 30 s for everyone, in the background; a page waits a second
-    at most, for the very first one. `fresh` (asked for explicitly) waits for a new check
-    whenever the last is old, within the request's deadline. A request that met an
+    The check runs at most every 30 s for everyone, in the background; a page waits for the
+    very first one only, STATUS_WAIT at most. `fresh` (asked for explicitly) waits for a new
+    check whenever the last is old, within the request's deadline. A request that met an
     unreachable cluster says so, whatever the last check found.
     """
     wait = cluster.remaining(mirror.WAIT_TIMEOUT) if fresh else STATUS_WAIT
