@@ -17,6 +17,6 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/health', timeout=2)"]
-# One process with threads: the dashboard's shared cluster cache lives in the process.
-ENTRYPOINT ["gunicorn", "dynamote.wsgi:application", "--bind", "0.0.0.0:8000", \
-            "--workers", "1", "--threads", "8", "--timeout", "30", "--access-logfile", "-"]
+# One process with 32 threads (dynamote/gunicorn.py): the shared cluster cache lives in the
+# process, and slow pages never hold every thread, so /api/health answers at once.
+ENTRYPOINT ["gunicorn", "--config", "python:dynamote.gunicorn"]

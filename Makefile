@@ -1,8 +1,8 @@
 # Dynamote: one entry point per task (scripts/dev.sh does the work, so it also runs without make).
 .PHONY: run test test-postgres css css-check format e2e
 
-run: ## Start Dynamote on http://127.0.0.1:8000 (the sandbox cluster when no kubeconfig is found)
-	@sh scripts/dev.sh run
+run: ## Start Dynamote on http://127.0.0.1:8000 (the sandbox cluster when no kubeconfig is found); PORT=8001 or PORT=0.0.0.0:8001 for another
+	@sh scripts/dev.sh run $(PORT)
 
 test: ## Every check CI runs
 	@sh scripts/dev.sh test

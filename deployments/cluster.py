@@ -11,7 +11,9 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ DGD_CRD_NAME = f"{DGD_PLURAL}.{GROUP}"
 DGD_VERSIONS = ("v1beta1", "v1alpha1")  # most preferred first
 # Connect within 3 s, answer within 10 s: a slow cluster gets a message within 12 s.
 TIMEOUT = (3, 10)
+# All the cluster calls of one request share one deadline: the read timeout and a fifth more.
+DEADLINE_FACTOR = 1.2
 DISCOVERY_TTL = 60.0
 
 
@@ -48,6 +52,15 @@ class ClusterError(Exception):
 class Unreachable(ClusterError):
     status = 503
     title = "Cluster unreachable"
+
+    def __init__(self, message: str, *, answered: bool = True):
+        super().__init__(message)
+        # False: no answer at all (timed out, refused), so asking again now would not help.
+        self.answered = answered
+
+
+def _no_answer(error: ClusterError | None) -> bool:
+    return isinstance(error, Unreachable) and not error.answered
 
 
 class Unauthorized(ClusterError):
@@ -235,26 +248,120 @@ def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> C
     return ServerError(f"The cluster answered HTTP {exc.status}: {message}")
 
 
+# --- one deadline per request ---------------------------------------------------------------
+
+
+@dataclass
+class Deadline:
+    """The time one request's cluster calls may take together, and what they met on the way.
+
+    The clock starts at the request's first cluster call (time spent rendering or in the
+    database is not the cluster's). After a call got no answer, the request's other calls
+    fail at once: a cluster that does not answer costs a request one timeout, not one per call.
+    """
+
+    seconds: float
+    started: float | None = None  # time.monotonic() of the first cluster call
+    down: ClusterError | None = None  # no answer: the rest of the request fails fast
+    seen: ClusterError | None = None  # an unreachable cluster met here, fresh or cached
+
+    def remaining(self) -> float:
+        if self.started is None:
+            return self.seconds
+        return self.seconds - (time.monotonic() - self.started)
+
+
+_deadline: ContextVar[Deadline | None] = ContextVar("cluster_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float | None = None) -> Iterator[Deadline]:
+    """Runs the block's cluster calls under one deadline (a request, a background check)."""
+    current = Deadline(seconds or TIMEOUT[1] * DEADLINE_FACTOR)
+    token = _deadline.set(current)
+    try:
+        yield current
+    finally:
+        _deadline.reset(token)
+
+
+def remaining(default: float) -> float:
+    """Seconds left before the current deadline (at most `default`, never below zero)."""
+    current = _deadline.get()
+    return default if current is None else max(0.0, min(default, current.remaining()))
+
+
+def seen_unreachable() -> ClusterError | None:
+    """An unreachable cluster met during the current request, if any."""
+    current = _deadline.get()
+    return None if current is None else current.down or current.seen
+
+
+def note(error: ClusterError | None) -> None:
+    """Records an error met outside `_call` (e.g. a cached one) against the current deadline."""
+    current = _deadline.get()
+    if current is None or error is None:
+        return
+    if isinstance(error, Unreachable | Unauthorized) and current.seen is None:
+        current.seen = error
+    if _no_answer(error) and current.down is None:
+        current.down = error
+
+
+def _timeout() -> tuple[float, float]:
+    """This call's (connect, read) timeout; raises Unreachable once the request's deadline is
+    spent or the cluster did not answer one of its calls."""
+    current = _deadline.get()
+    if current is None:
+        return TIMEOUT
+    if current.down is not None:
+        raise Unreachable(current.down.message, answered=False)
+    if current.started is None:
+        current.started = time.monotonic()
+    left = current.remaining()
+    if left <= 0.05:
+        current.down = Unreachable(
+            f"The cluster at {_server()} did not answer in time. Check that it is running and "
+            "that Dynamote's kubeconfig points at it.",
+            answered=False,
+        )
+        raise current.down
+    return (min(TIMEOUT[0], left), min(TIMEOUT[1], left))
+
+
+def _server() -> str:
+    return _current.connection.server if _current else "the cluster"
+
+
 def _call(verb: str, resource: str, namespace: str, fn: Callable[..., Any], *args, **kwargs):
     """Runs one API call with the timeout, logging, and error translation."""
     started = time.perf_counter()
     status: int | str = "error"
     try:
-        result = fn(*args, _request_timeout=TIMEOUT, **kwargs)
+        try:
+            timeout = _timeout()
+        except Unreachable:
+            status = "skipped"
+            raise
+        result = fn(*args, _request_timeout=timeout, **kwargs)
         status = getattr(result, "status", 200)
         return result
     except ApiException as exc:
         status = exc.status
-        raise _translate(exc, verb, resource, namespace) from exc
+        error = _translate(exc, verb, resource, namespace)
+        note(error)
+        raise error from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         status = "unreachable"
-        server = _current.connection.server if _current else "the cluster"
         timed_out = "timed out" in str(exc).lower()
         reason = "did not answer in time" if timed_out else "cannot be reached"
-        raise Unreachable(
-            f"The cluster at {server} {reason}. Check that it is running and that "
-            "Dynamote's kubeconfig points at it."
-        ) from exc
+        error = Unreachable(
+            f"The cluster at {_server()} {reason}. Check that it is running and that "
+            "Dynamote's kubeconfig points at it.",
+            answered=False,
+        )
+        note(error)
+        raise error from exc
     finally:
         logger.info(
             "cluster verb=%s resource=%s namespace=%s status=%s duration_ms=%.0f",

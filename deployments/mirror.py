@@ -51,17 +51,55 @@ class SharedCache:
         self._entries: dict[tuple, _Entry] = {}
 
     def get(self, key: tuple, ttl: float, load: Callable[[], Any]) -> Snapshot:
-        """The cached snapshot, loading it (once, for every waiting caller) when older than ttl."""
+        """The cached snapshot, loading it (once, for every waiting caller) when older than ttl.
+
+        An unreachable cluster in the snapshot counts against the request's deadline: its
+        other cluster calls fail at once instead of waiting for the same timeout again.
+        """
         with self._lock:
             entry = self._entries.setdefault(key, _Entry())
             if entry.checked is not None and time.monotonic() - entry.checked < ttl:
+                cluster.note(entry.snapshot.error)
                 return entry.snapshot
             waiting = entry.inflight
             if waiting is None:
                 entry.inflight = threading.Event()
         if waiting is not None:
-            waiting.wait(WAIT_TIMEOUT)
-            return entry.snapshot
+            # Never longer than the request's own deadline allows.
+            waiting.wait(cluster.remaining(WAIT_TIMEOUT))
+        else:
+            self._load(entry, load)
+        cluster.note(entry.snapshot.error)
+        return entry.snapshot
+
+    def get_soon(
+        self, key: tuple, ttl: float, load: Callable[[], Any], *, wait: float, fresh: bool = False
+    ) -> Snapshot:
+        """The snapshot without waiting on the cluster: an old one is reloaded in the background.
+
+        Waits up to `wait` seconds for that reload when there is nothing to show yet (or,
+        with `fresh`, whenever the snapshot is old).
+        """
+        with self._lock:
+            entry = self._entries.setdefault(key, _Entry())
+            if entry.checked is not None and time.monotonic() - entry.checked < ttl:
+                return entry.snapshot
+            waiting, start = entry.inflight, entry.inflight is None
+            if start:
+                waiting = entry.inflight = threading.Event()
+        if start:
+            threading.Thread(
+                target=self._load_alone, args=(entry, load), daemon=True, name="dynamote-refresh"
+            ).start()
+        if fresh or entry.checked is None:
+            waiting.wait(wait)
+        return entry.snapshot
+
+    def _load_alone(self, entry: _Entry, load: Callable[[], Any]) -> None:
+        with cluster.deadline():
+            self._load(entry, load)
+
+    def _load(self, entry: _Entry, load: Callable[[], Any]) -> None:
         try:
             value = load()
         except ClusterError as exc:
@@ -78,7 +116,6 @@ class SharedCache:
                 done, entry.inflight = entry.inflight, None
             if done is not None:
                 done.set()
-        return entry.snapshot
 
     def peek(self, key: tuple, ttl: float) -> Snapshot | None:
         """The snapshot when it is fresh, without loading; else None."""

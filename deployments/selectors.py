@@ -509,6 +509,9 @@ def pod_list(*, namespace: str, name: str) -> list[PodRow]:
 # --- the cluster ------------------------------------------------------------------------------
 
 CONNECTED, UNREACHABLE, NOT_INSTALLED = "connected", "unreachable", "not_installed"
+CHECKING = "checking"
+# A page waits this long (s) for the very first status check, then shows "Checking" and moves on.
+STATUS_WAIT = 1.5
 
 
 @dataclass(frozen=True)
@@ -530,6 +533,7 @@ class ClusterStatus:
         return {
             CONNECTED: "Connected",
             UNREACHABLE: "Unreachable",
+            CHECKING: "Checking",
             NOT_INSTALLED: "Dynamo not installed",
         }[self.state]
 
@@ -559,25 +563,44 @@ def _probe() -> dict:
     }
 
 
-def cluster_status() -> ClusterStatus:
-    """Connected, unreachable or without Dynamo; checked at most every 30 s for everyone."""
+def cluster_status(*, fresh: bool = False) -> ClusterStatus:
+    """Connected, unreachable or without Dynamo, for the header; never waits on the cluster.
+
+    The check runs at most every 30 s for everyone, in the background; a page waits for the
+    very first one only, STATUS_WAIT at most. `fresh` (asked for explicitly) waits for a new
+    check whenever the last is old, within the request's deadline. A request that met an
+    unreachable cluster says so, whatever the last check found.
+    """
+    wait = cluster.remaining(mirror.WAIT_TIMEOUT) if fresh else STATUS_WAIT
     common = {
         "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
         "sandbox": settings.DYNAMOTE_SANDBOX,
     }
+    seen = cluster.seen_unreachable()
+    if seen is not None:
+        return ClusterStatus(
+            UNREACHABLE, message=seen.message, checked_at=datetime.now(UTC), **_where(), **common
+        )
     try:
-        snapshot = mirror.cached("cluster", "", mirror.STATUS_TTL, _probe)
+        snapshot = mirror.shared_cache.get_soon(
+            mirror.cache_key("cluster"), mirror.STATUS_TTL, _probe, wait=wait, fresh=fresh
+        )
     except Exception as exc:
         return ClusterStatus(UNREACHABLE, message=str(exc), **common)
-    checked = datetime.now(UTC) if snapshot.error else snapshot.fetched_at
     if snapshot.error is not None:
-        try:
-            connection = cluster.connection()
-            where = {"server": connection.server, "context": connection.context}
-        except ClusterError:
-            where = {}
         return ClusterStatus(
-            UNREACHABLE, message=snapshot.error.message, checked_at=checked, **where, **common
+            UNREACHABLE,
+            message=snapshot.error.message,
+            checked_at=datetime.now(UTC),
+            **_where(),
+            **common,
+        )
+    if not snapshot.has_value:
+        return ClusterStatus(
+            CHECKING,
+            message="Dynamote is asking the cluster; this page shows the answer soon.",
+            **_where(),
+            **common,
         )
     info = snapshot.value
     state = CONNECTED if info["dgd_versions"] else NOT_INSTALLED
@@ -586,4 +609,12 @@ def cluster_status() -> ClusterStatus:
         if info["dgd_versions"]
         else "The cluster serves no DynamoGraphDeployment API: install the Dynamo platform."
     )
-    return ClusterStatus(state, message=message, checked_at=checked, **info, **common)
+    return ClusterStatus(state, message=message, checked_at=snapshot.fetched_at, **info, **common)
+
+
+def _where() -> dict:
+    try:
+        connection = cluster.connection()
+    except ClusterError:
+        return {}
+    return {"server": connection.server, "context": connection.context}

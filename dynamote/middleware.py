@@ -1,4 +1,4 @@
-"""Project middleware: health, request ids, CSP, login for every page, HTMX toasts."""
+"""Project middleware: health, request ids, cluster deadline, CSP, login, HTMX toasts."""
 
 import re
 import uuid
@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 
+from deployments import cluster
 from dynamote.logging import request_id, request_user
 from dynamote.views import health
 
@@ -62,6 +63,17 @@ class RequestContextMiddleware:
         return response
 
 
+class ClusterDeadlineMiddleware:
+    """One deadline for all of a request's cluster calls: a slow cluster costs one timeout."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with cluster.deadline():
+            return self.get_response(request)
+
+
 class ContentSecurityPolicyMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -89,7 +101,8 @@ class LoginRequiredMiddleware(BaseLoginRequired):
 
 
 class HtmxMessagesMiddleware:
-    """Appends pending Django messages to HTMX responses as an out-of-band toast swap."""
+    """Appends to HTMX answers, as out-of-band swaps, pending messages (toasts) and the
+    header's cluster status, so an open tab's header agrees with the table it just got."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -100,7 +113,9 @@ class HtmxMessagesMiddleware:
         patch_vary_headers(response, ["HX-Request"])
         if not getattr(request, "htmx", False) or response.streaming:
             return response
-        if response.status_code in (204, 286) or "HX-Redirect" in response.headers:
+        if response.status_code == 204:
+            return self._status_if_changed(request, response)
+        if response.status_code == 286 or "HX-Redirect" in response.headers:
             return response
         if "HX-Location" in response.headers or not response.get("Content-Type", "").startswith(
             "text/html"
@@ -111,4 +126,31 @@ class HtmxMessagesMiddleware:
             response.content += render_to_string(
                 "toasts.html", {"messages": pending, "oob": True}, request=request
             ).encode()
+        if _shows_cluster_status(request) and b'id="cluster-status"' not in response.content:
+            response.content += _cluster_status_html(request)
         return response
+
+    def _status_if_changed(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        """A poll with nothing new still corrects a header that shows another cluster state."""
+        shown = request.headers.get("X-Dynamote-Cluster", "")
+        if not shown or not _shows_cluster_status(request):
+            return response
+        if shown == _cluster_state():
+            return response
+        answer = HttpResponse(_cluster_status_html(request))
+        answer["HX-Reswap"] = "none"  # only the out-of-band status is swapped in
+        return answer
+
+
+def _shows_cluster_status(request: HttpRequest) -> bool:
+    return request.method == "GET" and request.user.is_authenticated
+
+
+def _cluster_state() -> str:
+    from deployments.selectors import cluster_status
+
+    return cluster_status().state
+
+
+def _cluster_status_html(request: HttpRequest) -> bytes:
+    return render_to_string("layout/cluster_status.html", {"oob": True}, request=request).encode()

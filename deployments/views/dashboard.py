@@ -12,7 +12,6 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseStopPolling
 
 from deployments.cluster import ClusterError, NotFound
 from deployments.selectors import (
@@ -58,6 +57,11 @@ def _unchanged(response: HttpResponse | None = None) -> HttpResponse:
     response["Content-Security-Policy"] = "default-src 'none'"
     response.xframe_options_exempt = True
     return response
+
+
+# A settled deployment (everything Ready) is asked less often, but still asked: a change made
+# outside Dynamote (kubectl delete, a scale) shows within one interval.
+SETTLED_POLL_FACTOR = 3
 
 
 def _poll_seconds() -> float:
@@ -152,10 +156,10 @@ def _reach(detail) -> dict:
         }
     )
     return {
-        "port_forward": f"kubectl port-forward svc/{name}-frontend 8000:8000 -n {namespace}",
-        "models": "curl http://localhost:8000/v1/models",
+        "port_forward": f"kubectl port-forward svc/{name}-frontend 8080:8000 -n {namespace}",
+        "models": "curl http://localhost:8080/v1/models",
         "chat": (
-            "curl http://localhost:8000/v1/chat/completions \\\n"
+            "curl http://localhost:8080/v1/chat/completions \\\n"
             "  -H 'Content-Type: application/json' \\\n"
             f"  -d '{body}'"
         ),
@@ -167,6 +171,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         "namespace": namespace,
         "name": name,
         "poll_seconds": _poll_seconds(),
+        "settled_poll_seconds": _poll_seconds() * SETTLED_POLL_FACTOR,
         "detail_url": reverse("deployments:detail", args=[namespace, name]),
         "delete_url": reverse("deployments:delete", args=[namespace, name]),
     }
@@ -191,7 +196,7 @@ def detail(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     detail = context.get("detail")
     if request.htmx:
         if detail is not None and request.GET.get("fp") == detail.fingerprint:
-            return _unchanged(HttpResponseStopPolling() if detail.settled else None)
+            return _unchanged()
         return TemplateResponse(request, "deployments/detail.html#live", context)
     status = 404 if context.get("missing") else 200
     return TemplateResponse(request, "deployments/detail.html", context, status=status)
@@ -368,4 +373,4 @@ def api_pods(request: HttpRequest, name: str) -> JsonResponse:
 @require_GET
 def api_cluster_status(request: HttpRequest) -> JsonResponse:
     """GET /api/cluster/status: connected, unreachable or without Dynamo, and where."""
-    return JsonResponse(cluster_status().as_json())
+    return JsonResponse(cluster_status(fresh=True).as_json())

@@ -115,6 +115,13 @@
   setInterval(pollDue, 250);
   document.addEventListener("visibilitychange", pollDue);
 
+  // Each request says which cluster state the header shows; a poll with nothing new then
+  // still brings the header's status when the server knows better.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var status = document.getElementById("cluster-status");
+    if (status) event.detail.headers["X-Dynamote-Cluster"] = status.getAttribute("data-cluster-state");
+  });
+
   // 286 means "nothing will change any more": stop asking.
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr && event.detail.xhr.status === 286) {

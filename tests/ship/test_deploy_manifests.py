@@ -64,3 +64,11 @@ def test_role_grants_no_writes_beyond_deployments(objects):
         if writes & set(rule["verbs"]):
             assert rule["resources"] == ["dynamographdeployments"], rule
         assert "*" not in rule["resources"]
+
+
+def test_health_probes_allow_a_busy_node_three_seconds(objects):
+    container = objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert container[probe]["httpGet"]["path"] == "/api/health"
+        # Kubernetes' default is 1 s: one slow answer on a busy node would restart the pod.
+        assert container[probe]["timeoutSeconds"] >= 3, probe

@@ -78,11 +78,8 @@ def test_gunicorn_serves_health_and_static_files(built_image, tmp_path):
     server = subprocess.Popen(
         [
             str(built_image / "venv" / "bin" / "gunicorn"),
-            "dynamote.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
+            *("--config", "python:dynamote.gunicorn"),  # as the Dockerfile starts it
+            *("--bind", f"127.0.0.1:{port}"),
         ],
         cwd=built_image,
         env=env,
