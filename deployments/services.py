@@ -15,29 +15,17 @@ from deployments.manifests import (
     DEFAULT_API_VERSION,
     DeploymentConfig,
     ModelFacts,
-    compact_crd,
     max_name_length,
     worker_roles,
 )
 from deployments.mirror import cache_expire
 from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
+from deployments.plan import Target, offline_target
 from deployments.status import READY, deployment_status
 
 logger = logging.getLogger("dynamote.deploy")
 
 DTYPE = "bf16"  # the catalog's models ship BF16 weights
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the manifest is built for: the API version and the CRD schema it must satisfy."""
-
-    api_version: str
-    crd: dict
-    reachable: bool
-    note: str = ""
-    namespaces: list[str] = field(default_factory=list)
-    namespaces_note: str = ""
 
 
 class ClusterSession:
@@ -69,14 +57,12 @@ def deploy_target(*, session: ClusterSession) -> Target:
         version = session.call(cluster.preferred_dgd_version)
         crd = session.call(cluster.dgd_crd)
     except cluster.ClusterError as exc:
-        return Target(
-            api_version=DEFAULT_API_VERSION,
-            crd=compact_crd(),
-            reachable=False,
+        return offline_target(
             note=(
                 f"The preview targets nvidia.com/{DEFAULT_API_VERSION} because the cluster "
                 f"could not be asked: {exc.message}"
             ),
+            **_settings(),
         )
     namespaces: list[str] = []
     namespaces_note = ""
@@ -92,7 +78,16 @@ def deploy_target(*, session: ClusterSession) -> Target:
         note=f"Targets nvidia.com/{version}, the version the cluster prefers.",
         namespaces=namespaces,
         namespaces_note=namespaces_note,
+        **_settings(),
     )
+
+
+def _settings() -> dict:
+    return {
+        "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
+        "allowed_namespaces": tuple(settings.DYNAMOTE_NAMESPACES),
+        "dynamo_version": settings.DYNAMOTE_DYNAMO_VERSION,
+    }
 
 
 # --- the Hugging Face token secret ----------------------------------------------------------

@@ -28,6 +28,7 @@ from deployments.selectors import (
     valid_namespace,
 )
 from deployments.services import ConfirmationRequired, deletion_target, deployment_delete
+from dynamote.api import error_response
 
 ROW_CACHE_SIZE = 5000
 _row_html: dict[Row, str] = {}
@@ -294,7 +295,7 @@ def _query_of(request: HttpRequest, url: str) -> HttpRequest:
 
 
 def _json_error(exc: ClusterError) -> JsonResponse:
-    return JsonResponse({"error": exc.message}, status=exc.status)
+    return error_response(exc.message, status=exc.status)
 
 
 def _json_namespace(request: HttpRequest, default: str | None) -> str | None:
@@ -310,7 +311,7 @@ def api_list(request: HttpRequest) -> JsonResponse:
     try:
         namespace = _json_namespace(request, None)
     except ValueError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
     listing = deployment_list(namespace=namespace)
     if listing.error and not listing.stale:
         return _json_error(listing.error)
@@ -330,14 +331,13 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
     try:
         namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
     except ValueError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
     if request.method == "DELETE":
         try:
             record = deployment_delete(user=request.user, namespace=namespace, name=name)
         except NotFound:
-            return JsonResponse(
-                {"error": f'There is no deployment "{name}" in namespace "{namespace}".'},
-                status=404,
+            return error_response(
+                f'There is no deployment "{name}" in namespace "{namespace}".', status=404
             )
         except ClusterError as exc:
             return _json_error(exc)
@@ -357,7 +357,7 @@ def api_pods(request: HttpRequest, name: str) -> JsonResponse:
     try:
         namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
     except ValueError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
     try:
         pods = pod_list(namespace=namespace, name=name)
     except ClusterError as exc:

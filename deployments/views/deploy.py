@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from django.conf import settings
@@ -17,17 +16,9 @@ from django_htmx.http import HttpResponseClientRedirect
 from catalog.selectors import catalog_get, catalog_search
 from deployments import cluster
 from deployments.forms import DeploymentForm, initial_from_config
-from deployments.manifests import (
-    ConfigError,
-    ModelFacts,
-    build_manifest,
-    config_field_for_path,
-    default_image_tag,
-    parse_config,
-    render_yaml,
-    schema_errors,
-)
+from deployments.manifests import ModelFacts, config_field_for_path, render_yaml
 from deployments.models import DeploymentSubmission, Outcome
+from deployments.plan import plan
 from deployments.services import (
     ClusterSession,
     DeploymentFailed,
@@ -38,6 +29,7 @@ from deployments.services import (
     gpu_fit,
     secret_check,
 )
+from dynamote.api import ApiError, error_response, read_json_object
 
 # Query parameters that are not form values, kept out of download links.
 _NOT_CONFIG = ("csrfmiddlewaretoken", "idempotency_key", "format", "from")
@@ -212,60 +204,32 @@ def _source_submission(request: HttpRequest, *, slug: str) -> DeploymentSubmissi
 
 # --- JSON ------------------------------------------------------------------------------------
 
-_STATUS = {
-    cluster.Forbidden: 403,
-    cluster.Conflict: 409,
-    cluster.Unreachable: 503,
-    cluster.DynamoNotInstalled: 503,
-}
-
 
 @require_POST
 def api_create(request: HttpRequest) -> JsonResponse:
     """POST /api/deployments: create a DGD from a camelCase config; ?dryRun=true only checks."""
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"errors": {"__all__": ["Send the config as a JSON object."]}}, 400)
-    if not isinstance(body, dict):
-        return JsonResponse({"errors": {"__all__": ["Send the config as a JSON object."]}}, 400)
+    body = read_json_object(request)
     model = catalog_get(slug=str(body.get("modelId") or ""))
     if model is None:
-        return JsonResponse(
-            {"errors": {"modelId": ["Give the id of a published catalog model."]}}, status=400
+        raise ApiError(
+            "The config names no catalog model.",
+            fields={"modelId": ["Give the id of a published catalog model."]},
         )
-    facts = ModelFacts.from_catalog(model)
     session = ClusterSession()
-    target = deploy_target(session=session)
-    try:
-        config = parse_config(
-            body,
-            model=facts,
-            api_version=target.api_version,
-            default_namespace=settings.DYNAMOTE_DEFAULT_NAMESPACE,
-        )
-    except ConfigError as exc:
-        return JsonResponse({"errors": exc.errors}, status=400)
-    if settings.DYNAMOTE_NAMESPACES and config.namespace not in settings.DYNAMOTE_NAMESPACES:
-        allowed = ", ".join(settings.DYNAMOTE_NAMESPACES)
-        return JsonResponse({"errors": {"namespace": [f"Choose one of {allowed}."]}}, status=400)
-    tag = default_image_tag(config.api_version, settings.DYNAMOTE_DYNAMO_VERSION)
-    manifest = build_manifest(config, facts, image_tag=tag)
-    errors = schema_errors(manifest, target.crd)
-    if errors:
-        return JsonResponse({"errors": errors}, status=400)
-
+    result = plan(ModelFacts.from_catalog(model), deploy_target(session=session), body)
+    if not result.ok:
+        raise ApiError("The config is not valid; see the fields.", fields=result.errors)
+    manifest = result.manifest
     if request.GET.get("dryRun", "").lower() in ("true", "1", "all"):
         try:
             session.call(deployment_dry_run, manifest=manifest)
         except cluster.ClusterError as exc:
             return _api_error(exc, manifest)
         return JsonResponse({"dryRun": True, "manifest": manifest, "yaml": render_yaml(manifest)})
-
     try:
         submission = deployment_create(
             user=request.user,
-            config=config,
+            config=result.config,
             manifest=manifest,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             session=session,
@@ -273,8 +237,11 @@ def api_create(request: HttpRequest) -> JsonResponse:
     except DeploymentFailed as failure:
         if failure.error is None:
             first = failure.submission.message
-            message = f"This Idempotency-Key was used before and failed: {first}"
-            return JsonResponse({"error": message, "submission": failure.submission.pk}, status=409)
+            return error_response(
+                f"This Idempotency-Key was used before and failed: {first}",
+                status=409,
+                submission=failure.submission.pk,
+            )
         return _api_error(failure.error, manifest)
     created = getattr(submission, "created_object", None)
     return JsonResponse(
@@ -288,14 +255,15 @@ def api_create(request: HttpRequest) -> JsonResponse:
 
 
 def _api_error(error: cluster.ClusterError, manifest: dict) -> JsonResponse:
+    """What the cluster said, with its causes under the config fields they concern."""
+    fields: dict[str, list[str]] = {}
+    message = error.message
     if isinstance(error, cluster.Invalid):
-        errors: dict[str, list[str]] = {}
         for cause in error.causes:
             field = config_field_for_path(cause.field, manifest)
-            errors.setdefault(field, []).append(f"{cause.field}: {cause.message}")
-        return JsonResponse({"error": error.message, "errors": errors}, status=400)
-    body = {"error": error.message}
-    if isinstance(error, cluster.Conflict):
+            fields.setdefault(field, []).append(f"{cause.field}: {cause.message}")
+    elif isinstance(error, cluster.Conflict):
         meta = manifest["metadata"]
-        body["error"] = f"A deployment named {meta['name']} already exists in {meta['namespace']}."
-    return JsonResponse(body, status=_STATUS.get(type(error), 502))
+        message = f"A deployment named {meta['name']} already exists in {meta['namespace']}."
+        fields["name"] = [message]
+    return error_response(message, status=error.status, fields=fields)

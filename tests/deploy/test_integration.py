@@ -171,7 +171,7 @@ def test_api_dry_run_returns_the_manifest_without_creating(member_client, cluste
 def test_api_field_errors_are_400(member_client, cluster_sandbox):
     response = post_json(member_client, {"modelId": "qwen3-8b", "replicas": 11, "name": "X"})
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"replicas", "name"}
+    assert set(response.json()["fields"]) == {"replicas", "name"}
 
 
 def test_api_conflict_forbidden_and_unreachable(member_client, cluster_sandbox):

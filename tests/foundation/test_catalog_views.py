@@ -111,7 +111,7 @@ def test_api_detail_and_json_404(member_client):
     assert member_client.get("/api/models/gpt-oss-20b").json()["minGpuMemory"] == 51
     response = member_client.get("/api/models/nope")
     assert response.status_code == 404
-    assert response.json() == {"error": "No catalog model with id 'nope'."}
+    assert response.json() == {"error": "No catalog model with id 'nope'.", "fields": {}}
 
 
 @pytest.mark.parametrize(
