@@ -44,7 +44,6 @@ __all__ = [
     "config_field_for_path",
     "default_image_tag",
     "default_name",
-    "engine_choices",
     "max_name_length",
     "parse_config",
     "render_yaml",
@@ -251,14 +250,6 @@ def default_image_tag(api_version: str, configured: str | None = None) -> str:
         if major.isdigit() and (int(major) == 0) == (api_version == "v1alpha1"):
             return configured
     return release
-
-
-def engine_choices() -> list[dict[str, Any]]:
-    """Display facts for a form: each engine's label and which options it takes."""
-    return [
-        {"key": facts.key, "label": facts.label, "options": facts.options}
-        for facts in ENGINES.values()
-    ]
 
 
 # --- layer 1: the configuration -------------------------------------------------------------

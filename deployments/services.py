@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
-from deployments import cluster, sizing
+from deployments import cluster, selectors, sizing
 from deployments.manifests import (
     DEFAULT_API_VERSION,
     DeploymentConfig,
@@ -54,8 +54,7 @@ class ClusterSession:
 def deploy_target(*, session: ClusterSession) -> Target:
     """The DGD version and CRD to build for: the cluster's, or v1beta1 when it cannot be asked."""
     try:
-        version = session.call(cluster.preferred_dgd_version)
-        crd = session.call(cluster.dgd_crd)
+        version, crd = session.call(selectors.dgd_target)
     except cluster.ClusterError as exc:
         return offline_target(
             note=(
@@ -68,7 +67,7 @@ def deploy_target(*, session: ClusterSession) -> Target:
     namespaces_note = ""
     if not settings.DYNAMOTE_NAMESPACES:
         try:
-            namespaces = session.call(cluster.namespaces)
+            namespaces = session.call(selectors.cluster_namespaces)
         except cluster.ClusterError as exc:
             namespaces_note = f"The namespaces could not be listed; type one. {exc.message}"
     return Target(
@@ -115,7 +114,7 @@ def secret_check(
         else ""
     )
     try:
-        exists = session.call(cluster.secret_exists, namespace=namespace, name=name)
+        exists = session.call(selectors.secret_present, namespace=namespace, name=name)
     except cluster.ClusterError as exc:
         return SecretCheck("unknown", f"The secret could not be checked: {exc.message}{gated_note}")
     if exists:
@@ -146,9 +145,7 @@ class FitReport:
 def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFacts) -> FitReport:
     """Each worker role's GPU memory estimate against the nodes' free GPUs."""
     try:
-        nodes = sizing.gpu_nodes(
-            session.call(cluster.nodes), session.call(cluster.pods, namespace=None)
-        )
+        nodes = sizing.gpu_nodes(*session.call(selectors.gpu_usage))
     except cluster.ClusterError as exc:
         return FitReport(
             fits=[_estimate_only(config, model, role) for role in worker_roles(config.mode)],
