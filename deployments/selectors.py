@@ -295,6 +295,14 @@ def secret_present(*, namespace: str, name: str) -> bool:
     )
 
 
+def dgd_named(*, namespace: str, name: str) -> dict | None:
+    """The DGD of that name from the namespace's shared list, or None when it is absent."""
+    snapshot = mirror.dgds(namespace)
+    if snapshot.error is not None or not snapshot.has_value:
+        raise snapshot.error or Missing("No data")
+    return next((d for d in snapshot.value if (d.get("metadata") or {}).get("name") == name), None)
+
+
 # --- one deployment ---------------------------------------------------------------------------
 
 

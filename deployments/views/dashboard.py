@@ -27,7 +27,14 @@ from deployments.selectors import (
     pod_list,
     valid_namespace,
 )
-from deployments.services import ConfirmationRequired, deletion_target, deployment_delete
+from deployments.services import (
+    ConfirmationRequired,
+    DeleteUnconfirmed,
+    InvalidRequest,
+    deletion_target,
+    deployment_delete,
+    resolve_unknown,
+)
 from dynamote.api import error_response
 
 ROW_CACHE_SIZE = 5000
@@ -171,6 +178,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         "detail_url": reverse("deployments:detail", args=[namespace, name]),
         "delete_url": reverse("deployments:delete", args=[namespace, name]),
     }
+    resolve_unknown(namespace=namespace, name=name)
     try:
         detail = deployment_get(namespace=namespace, name=name)
     except Missing as exc:
@@ -234,6 +242,11 @@ def delete(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
         deployment_delete(user=request.user, namespace=namespace, name=name, confirmation=typed)
     except ConfirmationRequired as exc:
         return _confirm_again(request, context, str(exc))
+    except InvalidRequest as exc:
+        raise Http404(str(exc)) from exc
+    except DeleteUnconfirmed as exc:
+        messages.warning(request, f"Deleting {name}: {exc.record.message}")
+        return _after_delete(request, context)
     except NotFound:
         messages.info(request, f'"{name}" was already deleted.')
         return _after_delete(request, context)
@@ -335,6 +348,15 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
     if request.method == "DELETE":
         try:
             record = deployment_delete(user=request.user, namespace=namespace, name=name)
+        except InvalidRequest as exc:
+            return error_response(str(exc), status=400, fields=exc.fields)
+        except DeleteUnconfirmed as exc:
+            return error_response(
+                exc.record.message,
+                status=exc.error.status,
+                outcome=exc.record.outcome,
+                deletionId=exc.record.pk,
+            )
         except NotFound:
             return error_response(
                 f'There is no deployment "{name}" in namespace "{namespace}".', status=404
@@ -344,6 +366,7 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
         return JsonResponse(
             {"deleted": name, "namespace": namespace, "deletionId": record.pk}, status=202
         )
+    resolve_unknown(namespace=namespace, name=name)
     try:
         detail = deployment_get(namespace=namespace, name=name)
     except ClusterError as exc:

@@ -22,11 +22,14 @@ from deployments.plan import plan
 from deployments.services import (
     ClusterSession,
     DeploymentFailed,
+    IdempotencyMismatch,
+    InvalidRequest,
     deploy_target,
     deployment_create,
     deployment_dry_run,
     free_name,
     gpu_fit,
+    resolve_unknown,
     secret_check,
 )
 from dynamote.api import ApiError, error_response, read_json_object
@@ -68,6 +71,9 @@ def new(request: HttpRequest) -> HttpResponse:
         return _submit(request, model=model, session=session, form_kwargs=form_kwargs)
 
     source = _source_submission(request, slug=model.slug)
+    if source is not None and source.outcome == Outcome.UNKNOWN:
+        resolve_unknown(namespace=source.namespace, name=source.name)
+        source.refresh_from_db()
     bound = "engine" in request.GET
     if bound:
         data = request.GET
@@ -107,8 +113,17 @@ def _submit(request: HttpRequest, *, model, session: ClusterSession, form_kwargs
             )
         except DeploymentFailed as failure:
             failed = failure.submission
-            _explain_failure(form, failure, session=session)
-            messages.error(request, f"Deployment {config.name} was not created: {failed.message}")
+            if failed.outcome == Outcome.UNKNOWN:
+                data["idempotency_key"] = key  # deploying again finishes this submission
+                form.add_error(None, failed.message)
+                messages.warning(request, f"Deployment {config.name}: {failed.message}")
+            else:
+                _explain_failure(form, failure, session=session)
+                messages.error(
+                    request, f"Deployment {config.name} was not created: {failed.message}"
+                )
+        except (InvalidRequest, IdempotencyMismatch) as exc:
+            form.add_error(None, str(exc))
         else:
             if getattr(submission, "replayed", False) and submission.outcome == Outcome.PENDING:
                 messages.info(request, f"Deployment {submission.name} is already being created.")
@@ -195,11 +210,14 @@ def _as_data(form: DeploymentForm) -> dict:
 
 
 def _source_submission(request: HttpRequest, *, slug: str) -> DeploymentSubmission | None:
-    """A stored submission to start from (`?from=<id>`), to retry it."""
+    """One of the user's own submissions to start from (`?from=<id>`); staff may open any."""
     raw = request.GET.get("from", "")
     if not raw.isdigit():
         return None
-    return DeploymentSubmission.objects.filter(pk=int(raw), model_slug=slug).first()
+    mine = DeploymentSubmission.objects.filter(pk=int(raw), model_slug=slug)
+    if not request.user.is_staff:
+        mine = mine.filter(user=request.user)
+    return mine.first()
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -234,13 +252,24 @@ def api_create(request: HttpRequest) -> JsonResponse:
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             session=session,
         )
+    except InvalidRequest as exc:
+        raise ApiError(str(exc), fields=exc.fields) from exc
+    except IdempotencyMismatch as exc:
+        raise ApiError(str(exc), status=422, fields={"Idempotency-Key": [str(exc)]}) from exc
     except DeploymentFailed as failure:
+        submission = failure.submission
         if failure.error is None:
-            first = failure.submission.message
             return error_response(
-                f"This Idempotency-Key was used before and failed: {first}",
+                f"This Idempotency-Key was used before and failed: {submission.message}",
                 status=409,
-                submission=failure.submission.pk,
+                submission=submission.pk,
+            )
+        if submission.outcome == Outcome.UNKNOWN:
+            return error_response(
+                submission.message,
+                status=failure.error.status,
+                submission=submission.pk,
+                outcome=submission.outcome,
             )
         return _api_error(failure.error, manifest)
     created = getattr(submission, "created_object", None)
@@ -250,7 +279,7 @@ def api_create(request: HttpRequest) -> JsonResponse:
             "submission": submission.pk,
             "url": detail_url(namespace=submission.namespace, name=submission.name),
         },
-        status=201 if created is not None else 200,
+        status=201 if created is not None and not getattr(submission, "replayed", False) else 200,
     )
 
 
