@@ -266,7 +266,7 @@ def dgd_target() -> tuple[str, dict]:
         mirror.cached(
             "dgd_target",
             "",
-            mirror.STATUS_TTL,
+            mirror.LIST_TTL,  # the cluster module keeps discovery itself; this retries failures
             lambda: (cluster.preferred_dgd_version(), cluster.dgd_crd()),
         )
     )

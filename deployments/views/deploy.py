@@ -122,8 +122,14 @@ def _submit(request: HttpRequest, *, model, session: ClusterSession, form_kwargs
                 messages.error(
                     request, f"Deployment {config.name} was not created: {failed.message}"
                 )
-        except (InvalidRequest, IdempotencyMismatch) as exc:
+        except InvalidRequest as exc:
             form.add_error(None, str(exc))
+        except IdempotencyMismatch:
+            form.add_error(
+                None,
+                "This form was sent before with other values; press Deploy again to send "
+                "these as a new deployment.",
+            )
         else:
             if getattr(submission, "replayed", False) and submission.outcome == Outcome.PENDING:
                 messages.info(request, f"Deployment {submission.name} is already being created.")

@@ -204,3 +204,14 @@ def test_the_details_page_settles_an_unconfirmed_delete(member_client, cluster_s
     wait_for(lambda: cluster_sandbox.get("dgd", "default", "bye2") is None)
     member_client.get("/deployments/default/bye2/")
     assert DeploymentDeletion.objects.get().outcome == Outcome.SUCCEEDED
+
+
+def test_the_form_sent_again_with_other_values_is_a_new_request(
+    member_client, cluster_sandbox, slow_after
+):
+    slow_after("deployment_dry_run")
+    member_client.post(NEW_URL, form_data(idempotency_key="f2"))
+    cluster_sandbox.clear_faults()
+    html = member_client.post(NEW_URL, form_data(idempotency_key="f2", replicas=2)).content
+    assert "This form was sent before with other values" in html.decode()
+    assert DeploymentSubmission.objects.count() == 1
