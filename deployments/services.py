@@ -299,31 +299,39 @@ def _send(submission: DeploymentSubmission, session: ClusterSession) -> Deployme
     try:
         session.call(deployment_dry_run, manifest=manifest)
     except cluster.ClusterError as exc:
-        raise _failed(submission, exc) from exc
+        return _refused(submission, exc, sent=False)
     try:
         created = session.call(cluster.dgd_create, manifest=manifest)
-    except cluster.Unreachable as exc:
-        # Sent but not answered: the cluster may have created it.
-        _record(submission, Outcome.UNKNOWN, _unconfirmed("create", exc))
-        cache_expire(namespace=submission.namespace)
-        logger.info(
-            "deploy unconfirmed namespace=%s name=%s", submission.namespace, submission.name
-        )
-        raise DeploymentFailed(submission, exc) from exc
-    except cluster.Conflict as exc:
-        # A retry racing its own first create: the DGD there may be this submission's.
-        if submission.outcome == Outcome.UNKNOWN and _settle_create(submission):
-            submission.replayed = True
-            return submission
-        raise _failed(submission, exc) from exc
     except cluster.ClusterError as exc:
-        raise _failed(submission, exc) from exc
+        return _refused(submission, exc, sent=True)
     # The dashboard's shared cache must show the new deployment on the next read.
     cache_expire(namespace=submission.namespace)
     _record(submission, Outcome.SUCCEEDED, f"Created {submission.namespace}/{submission.name}.")
     submission.created_object = created
     logger.info("deploy created namespace=%s name=%s", submission.namespace, submission.name)
     return submission
+
+
+def _refused(
+    submission: DeploymentSubmission, exc: cluster.ClusterError, *, sent: bool
+) -> DeploymentSubmission:
+    """Records why the create did not go through; raises DeploymentFailed.
+
+    A create sent but not answered may have been made: its outcome is unknown. A retry of
+    such a create that finds the name taken may have found its own first attempt.
+    """
+    retry = submission.outcome == Outcome.UNKNOWN
+    if isinstance(exc, cluster.Conflict) and retry and _settle_create(submission):
+        submission.replayed = True
+        return submission
+    if isinstance(exc, cluster.Unreachable) and (sent or retry):
+        _record(submission, Outcome.UNKNOWN, _unconfirmed("create", exc))
+        cache_expire(namespace=submission.namespace)
+        logger.info(
+            "deploy unconfirmed namespace=%s name=%s", submission.namespace, submission.name
+        )
+        raise DeploymentFailed(submission, exc) from exc
+    raise _failed(submission, exc) from exc
 
 
 def _failed(submission: DeploymentSubmission, exc: cluster.ClusterError) -> DeploymentFailed:

@@ -1,10 +1,12 @@
 """Idempotency keys per user and per request, lengths checked first, and unconfirmed outcomes."""
 
+import io
 import json
 import time
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
 
 from deployments import cluster, services
@@ -163,6 +165,11 @@ def test_a_retry_with_the_same_key_creates_what_the_cluster_never_made(
     assert first.status_code == 503 and first.json()["outcome"] == "unknown"
     assert cluster_sandbox.get("dgd", "default", "lost") is None
     monkeypatch.setattr(services, "deployment_dry_run", real)
+    cluster_sandbox.stop()
+    while_down = post(member_client, body, key="s3")
+    assert while_down.status_code == 503 and while_down.json()["outcome"] == "unknown"
+    assert DeploymentSubmission.objects.get().outcome == Outcome.UNKNOWN
+    cluster_sandbox.start()
     retry = post(member_client, body, key="s3")
     assert retry.status_code == 201
     assert cluster_sandbox.get("dgd", "default", "lost") is not None
@@ -215,3 +222,16 @@ def test_the_form_sent_again_with_other_values_is_a_new_request(
     html = member_client.post(NEW_URL, form_data(idempotency_key="f2", replicas=2)).content
     assert "This form was sent before with other values" in html.decode()
     assert DeploymentSubmission.objects.count() == 1
+
+
+def test_a_background_check_settles_unknown_outcomes(member_client, cluster_sandbox, slow_after):
+    slow_after("deployment_dry_run")
+    assert (
+        post(member_client, {"modelId": "qwen3-8b", "name": "later"}, key="b1").status_code == 503
+    )
+    cluster_sandbox.clear_faults()
+    wait_for(lambda: cluster_sandbox.get("dgd", "default", "later") is not None)
+    out = io.StringIO()
+    call_command("settle_unknown", stdout=out)
+    assert "0 outcomes still unknown" in out.getvalue()
+    assert DeploymentSubmission.objects.get().outcome == Outcome.SUCCEEDED
