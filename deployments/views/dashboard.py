@@ -23,15 +23,16 @@ from deployments.selectors import (
     deployment_get,
     deployment_list,
     deployment_list_ready,
+    dgd_named,
     namespace_choices,
     pod_list,
     valid_namespace,
 )
 from deployments.services import (
     ConfirmationRequired,
+    DeleteTarget,
     DeleteUnconfirmed,
     InvalidRequest,
-    deletion_target,
     deployment_delete,
     resolve_unknown,
 )
@@ -222,14 +223,15 @@ def delete(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     }
     if request.method == "GET":
         try:
-            target = deletion_target(namespace=namespace, name=name)
-        except NotFound:
-            messages.info(request, f'"{name}" is already gone.')
-            return _after_delete(request, context)
+            dgd = dgd_named(namespace=namespace, name=name)
         except ClusterError as exc:
             messages.error(request, f"Cannot delete {name}: {exc.message}")
             return _after_delete(request, context)
-        context["require_typing"] = target.ready
+        if dgd is None:
+            messages.info(request, f'"{name}" is already gone.')
+            return _after_delete(request, context)
+        # The delete itself reads the DGD afresh before asking for the typed name.
+        context["require_typing"] = DeleteTarget(namespace, name, dgd).ready
         if request.htmx:
             return TemplateResponse(request, "deployments/detail.html#confirm_delete", context)
         return TemplateResponse(
