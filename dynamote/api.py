@@ -17,7 +17,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 logger = logging.getLogger("dynamote.api")
 
 PREFIX = "/api/"
-MAX_DEPTH = 32  # a config is a few levels deep; deeper JSON is refused before it is walked
+MAX_DEPTH = 32  # a config is a few levels deep
+_TOO_DEEP = f"The JSON is nested more than {MAX_DEPTH} levels deep."
 _UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 _REASONS = {
     400: "The request is not valid.",
@@ -60,37 +61,26 @@ def read_json_object(request: HttpRequest) -> dict:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ApiError("Send the body as UTF-8 encoded JSON.") from exc
-    if _depth(text) > MAX_DEPTH:
-        raise ApiError(f"The JSON is nested more than {MAX_DEPTH} levels deep.")
     try:
         body = json.loads(text)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError as exc:
+        raise ApiError(_TOO_DEEP) from exc
+    except ValueError as exc:
         raise ApiError(f"The body is not valid JSON: {exc}.") from exc
+    if _too_deep(body):
+        raise ApiError(_TOO_DEEP)
     if not isinstance(body, dict):
         raise ApiError('Send the config as a JSON object, e.g. {"modelId": "qwen3-8b"}.')
     return body
 
 
-def _depth(text: str) -> int:
-    """The deepest bracket nesting, outside strings (counted before parsing)."""
-    deepest = depth = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
+def _too_deep(value: Any, depth: int = 1) -> bool:
+    """Whether lists and objects nest deeper than MAX_DEPTH."""
+    if depth > MAX_DEPTH:
+        return True
+    if isinstance(value, dict):
+        value = list(value.values())
+    return isinstance(value, list) and any(_too_deep(item, depth + 1) for item in value)
 
 
 def _too_large() -> str:
