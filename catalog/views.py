@@ -6,6 +6,7 @@ from django.views.decorators.http import require_GET
 
 from catalog.models import ENGINES
 from catalog.selectors import catalog_get, catalog_model_json, catalog_search
+from dynamote.api import error_response
 
 
 def _filters(request: HttpRequest) -> tuple[str, list[str]]:
@@ -46,5 +47,5 @@ def api_detail(request: HttpRequest, slug: str) -> JsonResponse:
     """One catalog model as JSON."""
     model = catalog_get(slug=slug)
     if model is None:
-        return JsonResponse({"error": f"No catalog model with id {slug!r}."}, status=404)
+        return error_response(f"No catalog model with id {slug!r}.", status=404)
     return JsonResponse(catalog_model_json(model))

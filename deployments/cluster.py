@@ -64,7 +64,8 @@ def _no_answer(error: ClusterError | None) -> bool:
 
 
 class Unauthorized(ClusterError):
-    status = 401
+    # Never 401: a client reads that as "log in to Dynamote again".
+    status = 502
     title = "Not authenticated to the cluster"
 
 
@@ -216,7 +217,7 @@ def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> C
     message = _message(exc)
     if exc.status == 401:
         return Unauthorized(
-            f"The cluster did not accept Dynamote's credentials ({message}). "
+            f"The cluster refused Dynamote's credentials ({message}). "
             "Check the token or certificate in the kubeconfig."
         )
     if exc.status == 403:

@@ -8,7 +8,7 @@ import shlex
 from typing import Any
 
 from django import forms
-from django.conf import settings
+from django.forms.utils import ErrorDict
 from pydantic.alias_generators import to_snake
 
 from deployments.manifests import (
@@ -18,16 +18,12 @@ from deployments.manifests import (
     MODES,
     ROUTER_MODES,
     TP_SIZES,
-    ConfigError,
     DeploymentConfig,
     ModelFacts,
-    build_manifest,
     default_image_tag,
     default_name,
-    parse_config,
-    schema_errors,
 )
-from deployments.services import Target
+from deployments.plan import Plan, Target, plan
 
 INPUT = (
     "w-full rounded-lg border border-zinc-700 bg-zinc-950 px-3 py-2 text-sm text-zinc-100 "
@@ -280,49 +276,37 @@ class DeploymentForm(forms.Form):
     # --- reading the form ---------------------------------------------------------------
 
     def config_data(self) -> dict[str, Any]:
-        """The cleaned fields as the config layer's camelCase mapping."""
-        data = {}
-        cleaned = self.cleaned_data
-        disaggregated = cleaned.get("mode") == "disaggregated"
+        """The submitted values as the config's fields (snake_case), unparsed."""
+        data: dict[str, Any] = {}
+        disaggregated = self._raw("mode") == "disaggregated"
         for name in self.fields:
             if name in ("idempotency_key", "model"):
                 continue
             if name in ROLE_FIELDS and not disaggregated:
                 continue
-            if name not in cleaned:
-                continue
-            data[_camel(name)] = cleaned[name]
-        data["modelId"] = self.facts.slug
+            data[name] = self._raw(name)
+        engine, name = data.get("engine"), data.get("name")
+        if name and engine in ENGINES and name in self.default_names().values():
+            # An untouched generated name follows the engine: qwen3-8b-vllm -> qwen3-8b-sglang.
+            data["name"] = self.default_names()[engine]
+        data["model_id"] = self.facts.slug
         return data
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if self.errors:
-            return cleaned
-        engine, name = cleaned.get("engine"), cleaned.get("name")
-        if name and engine and name in self.default_names().values():
-            # An untouched generated name follows the engine: qwen3-8b-vllm -> qwen3-8b-sglang.
-            cleaned["name"] = self.default_names()[engine]
-        try:
-            config = parse_config(
-                self.config_data(),
-                model=self.facts,
-                api_version=self.target.api_version,
-                default_namespace=self.default_namespace,
-            )
-        except ConfigError as exc:
-            self.add_config_errors(exc.errors)
-            return cleaned
-        manifest = build_manifest(config, self.facts, image_tag=self.image_tag(config))
-        errors = schema_errors(manifest, self.target.crd)
-        if errors:
-            self.add_config_errors(errors)
-            return cleaned
-        self.config, self.manifest = config, manifest
-        return cleaned
+    def _raw(self, name: str) -> Any:
+        widget = self.fields[name].widget
+        return widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
 
-    def image_tag(self, config: DeploymentConfig) -> str:
-        return default_image_tag(config.api_version, settings.DYNAMOTE_DYNAMO_VERSION)
+    def full_clean(self) -> None:
+        """Validation is the deploy pipeline's (`plan`), so the form says what the API says."""
+        self._errors = ErrorDict(renderer=self.renderer)
+        self.cleaned_data = {}
+        if not self.is_bound:
+            return
+        self.plan: Plan = plan(self.facts, self.target, self.config_data())
+        self.add_config_errors(self.plan.errors)
+        if self.plan.ok:
+            self.config, self.manifest = self.plan.config, self.plan.manifest
+            self.cleaned_data = self.config_data()
 
     def add_config_errors(self, errors: dict[str, list[str]]) -> None:
         """Puts the config layer's (or the cluster's) messages next to the fields they name."""
@@ -393,11 +377,6 @@ class DeploymentForm(forms.Form):
     @property
     def advanced_resources(self) -> list[forms.BoundField]:
         return self.group("cpu", "memory")
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
 
 
 def _form_field(key: str) -> str:

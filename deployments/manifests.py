@@ -1,7 +1,7 @@
 """Turn a deployment configuration into a DynamoGraphDeployment manifest (pure, no I/O).
 
 Validation comes in layers: `parse_config` checks what a person chose (layer 1),
-`schema_errors` checks the built manifest against the CRD the cluster serves (layer 2), and
+`crd.schema_errors` checks the built manifest against the CRD the cluster serves (layer 2), and
 the deploy service runs a server-side dry-run before the real create (layer 3).
 """
 
@@ -11,8 +11,6 @@ import json
 import math
 import re
 import shlex
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -45,15 +43,12 @@ __all__ = [
     "DeploymentConfig",
     "ModelFacts",
     "build_manifest",
-    "compact_crd",
     "config_field_for_path",
     "default_image_tag",
     "default_name",
-    "engine_choices",
     "max_name_length",
     "parse_config",
     "render_yaml",
-    "schema_errors",
 ]
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
@@ -85,10 +80,6 @@ _IMAGE = re.compile(
     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
 )
 _FORBIDDEN_CHARS = ("\n", "\r", "\x00")
-
-_COMPACT_CRD = (
-    Path(__file__).resolve().parent.parent / "sandbox" / "crds" / "dynamographdeployments.yaml"
-)
 
 
 class ModelFacts(BaseModel):
@@ -263,14 +254,6 @@ def default_image_tag(api_version: str, configured: str | None = None) -> str:
         if major.isdigit() and (int(major) == 0) == (api_version == "v1alpha1"):
             return configured
     return release
-
-
-def engine_choices() -> list[dict[str, Any]]:
-    """Display facts for a form: each engine's label and which options it takes."""
-    return [
-        {"key": facts.key, "label": facts.label, "options": facts.options}
-        for facts in ENGINES.values()
-    ]
 
 
 # --- layer 1: the configuration -------------------------------------------------------------
@@ -921,35 +904,7 @@ def render_yaml(manifest: dict) -> str:
     return f"---\n{body}"
 
 
-# --- layer 2: the CRD schema ----------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def compact_crd() -> dict:
-    """The project's compact DynamoGraphDeployment CRD (the one the sandbox installs)."""
-    from sandbox.schema import load_crd  # the sandbox package is loaded only when needed
-
-    return load_crd(_COMPACT_CRD)
-
-
-def schema_errors(manifest: dict, crd: dict) -> dict[str, list[str]]:
-    """Where the manifest breaks the CRD's schema for its apiVersion, keyed by config field."""
-    from sandbox.schema import served_versions, validate, version_schema
-
-    version = str(manifest.get("apiVersion", "")).rpartition("/")[2]
-    served = served_versions(crd)
-    if version not in served:
-        return {
-            "apiVersion": [
-                f"The cluster does not serve DynamoGraphDeployment {version or '(none)'}; "
-                f"choose {' or '.join(served) or 'another cluster'}."
-            ]
-        }
-    errors: dict[str, list[str]] = {}
-    for error in validate(version_schema(crd, version), manifest):
-        field = config_field_for_path(error.field, manifest)
-        errors.setdefault(field, []).append(f"{error.field}: {error.message}")
-    return errors
+# --- where a manifest field comes from --------------------------------------------------------
 
 
 _ROLE_FIELDS = {

@@ -8,6 +8,8 @@ class Outcome(models.TextChoices):
     PENDING = "pending", "Pending"
     SUCCEEDED = "succeeded", "Succeeded"
     FAILED = "failed", "Failed"
+    # Sent, but the cluster did not confirm it (a timeout): settled by reading the cluster.
+    UNKNOWN = "unknown", "Unknown"
 
 
 class DeploymentSubmission(models.Model):
@@ -18,8 +20,11 @@ class DeploymentSubmission(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # One key per rendered form: a second submit of the same form finds this record.
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # One key per rendered form (or API request), per user: a second submit finds this record.
+    # NULL, not "", without a key: the per-user unique constraint ignores NULLs.
+    idempotency_key = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
+    # SHA-256 of the config: the same key with another config is refused.
+    request_hash = models.CharField(max_length=64, blank=True)
     namespace = models.CharField(max_length=63)
     name = models.CharField(max_length=63)
     model_slug = models.CharField(max_length=63)
@@ -33,6 +38,11 @@ class DeploymentSubmission(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["namespace", "name", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "idempotency_key"], name="submission_key_per_user"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name} ({self.outcome})"

@@ -249,6 +249,60 @@ def namespace_choices() -> list[str]:
     return snapshot.value or []
 
 
+# --- the deploy form -------------------------------------------------------------------------
+# Each raises the ClusterError of the last read; typing in the form reads the shared cache,
+# not the cluster.
+
+
+def _value(snapshot: mirror.Snapshot):
+    if snapshot.error is not None:
+        raise snapshot.error
+    return snapshot.value
+
+
+def dgd_target() -> tuple[str, dict]:
+    """The DGD version the cluster prefers and its CRD."""
+    return _value(
+        mirror.cached(
+            "dgd_target",
+            "",
+            mirror.LIST_TTL,  # the cluster module keeps discovery itself; this retries failures
+            lambda: (cluster.preferred_dgd_version(), cluster.dgd_crd()),
+        )
+    )
+
+
+def cluster_namespaces() -> list[str]:
+    """Every namespace of the cluster."""
+    return _value(mirror.cached("namespaces", "", mirror.STATUS_TTL, cluster.namespaces))
+
+
+def gpu_usage() -> tuple[list[dict], list[dict]]:
+    """The nodes and the pods of every namespace, for the GPU fit."""
+    nodes = _value(mirror.cached("nodes", "", mirror.NODES_TTL, cluster.nodes))
+    return nodes, _value(mirror.pods(mirror.ALL))
+
+
+def secret_present(*, namespace: str, name: str) -> bool:
+    """Whether the Secret exists (its metadata only is read)."""
+    return _value(
+        mirror.cached(
+            f"secret/{name}",
+            namespace,
+            mirror.LIST_TTL,
+            lambda: cluster.secret_exists(namespace=namespace, name=name),
+        )
+    )
+
+
+def dgd_named(*, namespace: str, name: str) -> dict | None:
+    """The DGD of that name from the namespace's shared list, or None when it is absent."""
+    snapshot = mirror.dgds(namespace)
+    if snapshot.error is not None or not snapshot.has_value:
+        raise snapshot.error or Missing("No data")
+    return next((d for d in snapshot.value if (d.get("metadata") or {}).get("name") == name), None)
+
+
 # --- one deployment ---------------------------------------------------------------------------
 
 

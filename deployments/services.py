@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -9,33 +11,22 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from deployments import cluster, sizing
+from deployments import cluster, selectors, sizing
 from deployments.manifests import (
     DEFAULT_API_VERSION,
     DeploymentConfig,
     ModelFacts,
-    compact_crd,
     max_name_length,
     worker_roles,
 )
 from deployments.mirror import cache_expire
 from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
+from deployments.plan import Target, offline_target
 from deployments.status import READY, deployment_status
 
 logger = logging.getLogger("dynamote.deploy")
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the manifest is built for: the API version and the CRD schema it must satisfy."""
-
-    api_version: str
-    crd: dict
-    reachable: bool
-    note: str = ""
-    namespaces: list[str] = field(default_factory=list)
-    namespaces_note: str = ""
 
 
 class ClusterSession:
@@ -64,23 +55,20 @@ class ClusterSession:
 def deploy_target(*, session: ClusterSession) -> Target:
     """The DGD version and CRD to build for: the cluster's, or v1beta1 when it cannot be asked."""
     try:
-        version = session.call(cluster.preferred_dgd_version)
-        crd = session.call(cluster.dgd_crd)
+        version, crd = session.call(selectors.dgd_target)
     except cluster.ClusterError as exc:
-        return Target(
-            api_version=DEFAULT_API_VERSION,
-            crd=compact_crd(),
-            reachable=False,
+        return offline_target(
             note=(
                 f"The preview targets nvidia.com/{DEFAULT_API_VERSION} because the cluster "
                 f"could not be asked: {exc.message}"
             ),
+            **_settings(),
         )
     namespaces: list[str] = []
     namespaces_note = ""
     if not settings.DYNAMOTE_NAMESPACES:
         try:
-            namespaces = session.call(cluster.namespaces)
+            namespaces = session.call(selectors.cluster_namespaces)
         except cluster.ClusterError as exc:
             namespaces_note = f"The namespaces could not be listed; type one. {exc.message}"
     return Target(
@@ -90,7 +78,16 @@ def deploy_target(*, session: ClusterSession) -> Target:
         note=f"Targets nvidia.com/{version}, the version the cluster prefers.",
         namespaces=namespaces,
         namespaces_note=namespaces_note,
+        **_settings(),
     )
+
+
+def _settings() -> dict:
+    return {
+        "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
+        "allowed_namespaces": tuple(settings.DYNAMOTE_NAMESPACES),
+        "dynamo_version": settings.DYNAMOTE_DYNAMO_VERSION,
+    }
 
 
 # --- the Hugging Face token secret ----------------------------------------------------------
@@ -118,7 +115,7 @@ def secret_check(
         else ""
     )
     try:
-        exists = session.call(cluster.secret_exists, namespace=namespace, name=name)
+        exists = session.call(selectors.secret_present, namespace=namespace, name=name)
     except cluster.ClusterError as exc:
         return SecretCheck("unknown", f"The secret could not be checked: {exc.message}{gated_note}")
     if exists:
@@ -149,9 +146,7 @@ class FitReport:
 def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFacts) -> FitReport:
     """Each worker role's GPU memory estimate against the nodes' free GPUs."""
     try:
-        nodes = sizing.gpu_nodes(
-            session.call(cluster.nodes), session.call(cluster.pods, namespace=None)
-        )
+        nodes = sizing.gpu_nodes(*session.call(selectors.gpu_usage))
     except cluster.ClusterError as exc:
         return FitReport(
             fits=[_estimate_only(config, model, role) for role in worker_roles(config.mode)],
@@ -194,12 +189,48 @@ def _estimate_only(config: DeploymentConfig, model: ModelFacts, role: str) -> si
 
 
 class DeploymentFailed(Exception):
-    """The cluster refused the deployment; the submission records what it said."""
+    """The cluster refused the deployment, or did not confirm it (outcome unknown).
+
+    The submission records what the cluster said; `error` is None for a replayed failure.
+    """
 
     def __init__(self, submission: DeploymentSubmission, error: cluster.ClusterError | None):
         super().__init__(submission.message)
         self.submission = submission
         self.error = error
+
+
+class InvalidRequest(Exception):
+    """Request values refused before anything is stored; `fields` maps names to messages."""
+
+    def __init__(self, fields: dict[str, list[str]]):
+        super().__init__("; ".join(m for messages in fields.values() for m in messages))
+        self.fields = fields
+
+
+class IdempotencyMismatch(Exception):
+    """The Idempotency-Key was used before for a different request."""
+
+    def __init__(self, submission: DeploymentSubmission):
+        super().__init__(
+            "This Idempotency-Key was used for a different deployment request; "
+            "use a new key for a new request."
+        )
+        self.submission = submission
+
+
+MAX_KEY_LENGTH = DeploymentSubmission._meta.get_field("idempotency_key").max_length
+MAX_NAME_LENGTH = 253  # a Kubernetes object name (DNS-1123 subdomain)
+# An unconfirmed create whose DGD is still absent this long after is taken as not created.
+SETTLE_SECONDS = 120
+
+
+def request_hash(config: DeploymentConfig) -> str:
+    """SHA-256 of the config as stored: what an Idempotency-Key is bound to."""
+    canonical = json.dumps(
+        config.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def deployment_dry_run(*, manifest: dict) -> dict:
@@ -215,20 +246,33 @@ def deployment_create(
     idempotency_key: str | None = None,
     session: ClusterSession | None = None,
 ) -> DeploymentSubmission:
-    """Records the submission, then dry-runs and creates the DGD; one create per key.
+    """Records the submission, then dry-runs and creates the DGD; one create per user and key.
 
-    Raises DeploymentFailed (with the recorded submission) when the cluster refuses.
+    A repeated key with the same config replays the first outcome, or finishes a create whose
+    outcome was unknown; with another config it raises IdempotencyMismatch. Raises
+    DeploymentFailed (with the recorded submission) when the cluster refuses or does not
+    confirm, InvalidRequest for a key Dynamote cannot store.
     """
     key = idempotency_key or None
+    if key is not None and (
+        len(key) > MAX_KEY_LENGTH or not key.isascii() or not key.isprintable()
+    ):
+        raise InvalidRequest(
+            {"Idempotency-Key": [f"Use at most {MAX_KEY_LENGTH} printable ASCII characters."]}
+        )
+    who = user if getattr(user, "is_authenticated", False) else None
+    digest = request_hash(config)
+    session = session or ClusterSession()
     if key:
-        existing = DeploymentSubmission.objects.filter(idempotency_key=key).first()
+        existing = _by_key(who, key)
         if existing is not None:
-            return _replay(existing)
+            return _replay(existing, digest, session)
     try:
         with transaction.atomic():
             submission = DeploymentSubmission.objects.create(
-                user=user if getattr(user, "is_authenticated", False) else None,
+                user=who,
                 idempotency_key=key,
+                request_hash=digest,
                 namespace=config.namespace,
                 name=config.name,
                 model_slug=config.model_id,
@@ -239,38 +283,191 @@ def deployment_create(
             )
     except IntegrityError:
         # The same form submitted twice at once: the first request does the work.
-        return _replay(DeploymentSubmission.objects.get(idempotency_key=key))
+        return _replay(_by_key(who, key), digest, session)
+    return _send(submission, session)
+
+
+def _by_key(user, key: str) -> DeploymentSubmission | None:
+    return DeploymentSubmission.objects.filter(user=user, idempotency_key=key).first()
+
+
+def _send(submission: DeploymentSubmission, session: ClusterSession) -> DeploymentSubmission:
+    """Dry-runs and creates the submission's DGD, recording the outcome."""
+    manifest = submission.manifest
     try:
-        session = session or ClusterSession()
         session.call(deployment_dry_run, manifest=manifest)
+    except cluster.ClusterError as exc:
+        return _refused(submission, exc, sent=False)
+    try:
         created = session.call(cluster.dgd_create, manifest=manifest)
     except cluster.ClusterError as exc:
-        submission.outcome = Outcome.FAILED
-        submission.message = exc.message
-        submission.save(update_fields=["outcome", "message", "updated_at"])
-        logger.info(
-            "deploy failed namespace=%s name=%s error=%s",
-            config.namespace,
-            config.name,
-            type(exc).__name__,
-        )
-        raise DeploymentFailed(submission, exc) from exc
+        return _refused(submission, exc, sent=True)
     # The dashboard's shared cache must show the new deployment on the next read.
-    cache_expire(namespace=config.namespace)
-    submission.outcome = Outcome.SUCCEEDED
-    submission.message = f"Created {config.namespace}/{config.name}."
-    submission.save(update_fields=["outcome", "message", "updated_at"])
+    cache_expire(namespace=submission.namespace)
+    _record(submission, Outcome.SUCCEEDED, f"Created {submission.namespace}/{submission.name}.")
     submission.created_object = created
-    logger.info("deploy created namespace=%s name=%s", config.namespace, config.name)
+    logger.info("deploy created namespace=%s name=%s", submission.namespace, submission.name)
     return submission
 
 
-def _replay(submission: DeploymentSubmission) -> DeploymentSubmission:
+def _refused(
+    submission: DeploymentSubmission, exc: cluster.ClusterError, *, sent: bool
+) -> DeploymentSubmission:
+    """Records why the create did not go through; raises DeploymentFailed.
+
+    A create sent but not answered may have been made: its outcome is unknown. A retry of
+    such a create that finds the name taken may have found its own first attempt.
+    """
+    retry = submission.outcome == Outcome.UNKNOWN
+    if isinstance(exc, cluster.Conflict) and retry and _settle_create(submission):
+        submission.replayed = True
+        return submission
+    if isinstance(exc, cluster.Unreachable) and (sent or retry):
+        _record(submission, Outcome.UNKNOWN, _unconfirmed("create", exc))
+        cache_expire(namespace=submission.namespace)
+        logger.info(
+            "deploy unconfirmed namespace=%s name=%s", submission.namespace, submission.name
+        )
+        raise DeploymentFailed(submission, exc) from exc
+    raise _failed(submission, exc) from exc
+
+
+def _failed(submission: DeploymentSubmission, exc: cluster.ClusterError) -> DeploymentFailed:
+    _record(submission, Outcome.FAILED, exc.message)
+    logger.info(
+        "deploy failed namespace=%s name=%s error=%s",
+        submission.namespace,
+        submission.name,
+        type(exc).__name__,
+    )
+    return DeploymentFailed(submission, exc)
+
+
+def _unconfirmed(verb: str, exc: cluster.ClusterError) -> str:
+    return (
+        f"The cluster did not confirm the {verb}: {exc.message} Dynamote checks the cluster "
+        "when the deployment is opened next; "
+        + (
+            "submitting again with the same Idempotency-Key finishes the job."
+            if verb == "create"
+            else "deleting again finishes the job."
+        )
+    )
+
+
+def _record(record, outcome: str, message: str) -> None:
+    record.outcome, record.message = outcome, message
+    fields = ["outcome", "message"]
+    if isinstance(record, DeploymentSubmission):
+        fields.append("updated_at")
+    record.save(update_fields=fields)
+
+
+def _replay(
+    submission: DeploymentSubmission, digest: str, session: ClusterSession
+) -> DeploymentSubmission:
     """The first outcome of a submission, for a repeated request with the same key."""
+    if submission.request_hash and submission.request_hash != digest:
+        raise IdempotencyMismatch(submission)
+    if submission.outcome == Outcome.UNKNOWN:
+        return _finish(submission, session)
     if submission.outcome == Outcome.FAILED:
         raise DeploymentFailed(submission, None)
     submission.replayed = True
     return submission
+
+
+def _finish(submission: DeploymentSubmission, session: ClusterSession) -> DeploymentSubmission:
+    """A retry of an unconfirmed create: succeed when the DGD is there, else create it."""
+    try:
+        dgd = session.call(cluster.dgd_get, namespace=submission.namespace, name=submission.name)
+    except cluster.NotFound:
+        dgd = None
+    except cluster.ClusterError as exc:
+        raise DeploymentFailed(submission, exc) from exc
+    if dgd is None:
+        return _send(submission, session)
+    _settle_with(submission, dgd)
+    if submission.outcome == Outcome.FAILED:
+        raise DeploymentFailed(submission, None)
+    submission.replayed = True
+    submission.created_object = dgd
+    return submission
+
+
+def _matches(actual: object, sent: object) -> bool:
+    """Whether the cluster's object carries everything that was sent (it may add defaults)."""
+    if isinstance(sent, dict):
+        return isinstance(actual, dict) and all(
+            _matches(actual.get(key), value) for key, value in sent.items()
+        )
+    if isinstance(sent, list):
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(sent)
+            and all(_matches(a, b) for a, b in zip(actual, sent, strict=True))
+        )
+    return actual == sent
+
+
+def _settle_with(submission: DeploymentSubmission, dgd: dict) -> None:
+    """Resolves an unconfirmed create against the DGD the cluster has under its name."""
+    sent = submission.manifest
+    meta = dgd.get("metadata") or {}
+    if _matches(dgd.get("spec"), sent.get("spec")) and _matches(
+        meta.get("labels") or {}, (sent.get("metadata") or {}).get("labels") or {}
+    ):
+        message = f"Created {submission.namespace}/{submission.name} (confirmed by reading it)."
+        _record(submission, Outcome.SUCCEEDED, message)
+    else:
+        _record(
+            submission,
+            Outcome.FAILED,
+            f"A different deployment named {submission.name} is in {submission.namespace}; "
+            "this submission was not created.",
+        )
+
+
+def _settle_create(submission: DeploymentSubmission) -> bool:
+    """Reads the DGD fresh and resolves the submission; whether it was created."""
+    try:
+        dgd = cluster.dgd_get(namespace=submission.namespace, name=submission.name)
+    except cluster.ClusterError:
+        return False
+    _settle_with(submission, dgd)
+    return submission.outcome == Outcome.SUCCEEDED
+
+
+def resolve_unknown(*, namespace: str, name: str) -> None:
+    """Settles unconfirmed creates and deletes of one deployment by reading the cluster."""
+    submissions = list(
+        DeploymentSubmission.objects.filter(namespace=namespace, name=name, outcome=Outcome.UNKNOWN)
+    )
+    deletions = list(
+        DeploymentDeletion.objects.filter(namespace=namespace, name=name, outcome=Outcome.UNKNOWN)
+    )
+    if not submissions and not deletions:
+        return
+    try:
+        dgd = selectors.dgd_named(namespace=namespace, name=name)
+    except cluster.ClusterError:
+        return  # still unknown; the next view tries again
+    now = timezone.now()
+    for submission in submissions:
+        if dgd is not None:
+            _settle_with(submission, dgd)
+        elif (now - submission.updated_at).total_seconds() > SETTLE_SECONDS:
+            _record(
+                submission,
+                Outcome.FAILED,
+                f"{submission.namespace}/{submission.name} was not created: the cluster did "
+                "not confirm it and does not have it.",
+            )
+    for deletion in deletions:
+        if dgd is None or (dgd.get("metadata") or {}).get("deletionTimestamp"):
+            _record(deletion, Outcome.SUCCEEDED, "Deleted (confirmed by reading the cluster).")
+        elif (now - deletion.created_at).total_seconds() > SETTLE_SECONDS:
+            _record(deletion, Outcome.FAILED, "The cluster still has it: it was not deleted.")
 
 
 def free_name(*, namespace: str, name: str, engine: str, mode: str) -> str | None:
@@ -298,6 +495,14 @@ class ConfirmationRequired(Exception):
     """A Ready deployment is deleted only after its name is typed."""
 
 
+class DeleteUnconfirmed(Exception):
+    """The delete was sent but the cluster did not answer; the record's outcome is unknown."""
+
+    def __init__(self, record: DeploymentDeletion, error: cluster.ClusterError):
+        super().__init__(record.message)
+        self.record, self.error = record, error
+
+
 @dataclass(frozen=True)
 class DeleteTarget:
     """The DGD about to be deleted, as the cluster has it now."""
@@ -323,16 +528,32 @@ def deployment_delete(
 
     With a `confirmation`, a Ready deployment is deleted only when it equals the name
     (ConfirmationRequired otherwise, and nothing is recorded: nothing was attempted).
-    Raises ClusterError, after recording it, when the cluster refuses.
+    Raises InvalidRequest for a name no Kubernetes object can have, ClusterError, after
+    recording it, when the cluster refuses or does not confirm (the outcome is then unknown
+    until the cluster is read, or the delete is repeated).
     """
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidRequest({"name": [f"Use at most {MAX_NAME_LENGTH} characters."]})
     who = user if user is not None and user.is_authenticated else None
     try:
         target = deletion_target(namespace=namespace, name=name)
+    except cluster.NotFound as exc:
+        unconfirmed = _unconfirmed_deletion(namespace, name)
+        if unconfirmed is not None:
+            return unconfirmed  # a repeated delete finds it gone: the first one did its job
+        DeploymentDeletion.objects.create(
+            user=who, namespace=namespace, name=name, outcome=Outcome.FAILED, message=exc.message
+        )
+        raise
     except cluster.ClusterError as exc:
         DeploymentDeletion.objects.create(
             user=who, namespace=namespace, name=name, outcome=Outcome.FAILED, message=exc.message
         )
         raise
+    if (target.manifest.get("metadata") or {}).get("deletionTimestamp"):
+        unconfirmed = _unconfirmed_deletion(namespace, name)
+        if unconfirmed is not None:
+            return unconfirmed
     if confirmation is not None and target.ready and confirmation.strip() != name:
         raise ConfirmationRequired(f'Type "{name}" to delete this Ready deployment.')
     record = DeploymentDeletion.objects.create(
@@ -340,11 +561,23 @@ def deployment_delete(
     )
     try:
         cluster.dgd_delete(namespace=namespace, name=name)
+    except cluster.Unreachable as exc:
+        _record(record, Outcome.UNKNOWN, _unconfirmed("delete", exc))
+        cache_expire(namespace=namespace)
+        raise DeleteUnconfirmed(record, exc) from exc
     except cluster.ClusterError as exc:
-        record.outcome, record.message = Outcome.FAILED, exc.message
-        record.save(update_fields=["outcome", "message"])
+        _record(record, Outcome.FAILED, exc.message)
         raise
-    record.outcome = Outcome.SUCCEEDED
-    record.save(update_fields=["outcome"])
+    _record(record, Outcome.SUCCEEDED, "")
     cache_expire(namespace=namespace)
+    return record
+
+
+def _unconfirmed_deletion(namespace: str, name: str) -> DeploymentDeletion | None:
+    """An unconfirmed delete of this deployment, settled as done (the DGD is gone or going)."""
+    record = DeploymentDeletion.objects.filter(
+        namespace=namespace, name=name, outcome=Outcome.UNKNOWN
+    ).first()
+    if record is not None:
+        _record(record, Outcome.SUCCEEDED, "Deleted (confirmed by reading the cluster).")
     return record

@@ -22,11 +22,20 @@ from deployments.selectors import (
     deployment_get,
     deployment_list,
     deployment_list_ready,
+    dgd_named,
     namespace_choices,
     pod_list,
     valid_namespace,
 )
-from deployments.services import ConfirmationRequired, deletion_target, deployment_delete
+from deployments.services import (
+    ConfirmationRequired,
+    DeleteTarget,
+    DeleteUnconfirmed,
+    InvalidRequest,
+    deployment_delete,
+    resolve_unknown,
+)
+from dynamote.api import error_response
 
 ROW_CACHE_SIZE = 5000
 _row_html: dict[Row, str] = {}
@@ -175,6 +184,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         "detail_url": reverse("deployments:detail", args=[namespace, name]),
         "delete_url": reverse("deployments:delete", args=[namespace, name]),
     }
+    resolve_unknown(namespace=namespace, name=name)
     try:
         detail = deployment_get(namespace=namespace, name=name)
     except Missing as exc:
@@ -218,14 +228,15 @@ def delete(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     }
     if request.method == "GET":
         try:
-            target = deletion_target(namespace=namespace, name=name)
-        except NotFound:
-            messages.info(request, f'"{name}" is already gone.')
-            return _after_delete(request, context)
+            dgd = dgd_named(namespace=namespace, name=name)
         except ClusterError as exc:
             messages.error(request, f"Cannot delete {name}: {exc.message}")
             return _after_delete(request, context)
-        context["require_typing"] = target.ready
+        if dgd is None:
+            messages.info(request, f'"{name}" is already gone.')
+            return _after_delete(request, context)
+        # The delete itself reads the DGD afresh before asking for the typed name.
+        context["require_typing"] = DeleteTarget(namespace, name, dgd).ready
         if request.htmx:
             return TemplateResponse(request, "deployments/detail.html#confirm_delete", context)
         return TemplateResponse(
@@ -238,6 +249,11 @@ def delete(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
         deployment_delete(user=request.user, namespace=namespace, name=name, confirmation=typed)
     except ConfirmationRequired as exc:
         return _confirm_again(request, context, str(exc))
+    except InvalidRequest as exc:
+        raise Http404(str(exc)) from exc
+    except DeleteUnconfirmed as exc:
+        messages.warning(request, f"Deleting {name}: {exc.record.message}")
+        return _after_delete(request, context)
     except NotFound:
         messages.info(request, f'"{name}" was already deleted.')
         return _after_delete(request, context)
@@ -299,7 +315,7 @@ def _query_of(request: HttpRequest, url: str) -> HttpRequest:
 
 
 def _json_error(exc: ClusterError) -> JsonResponse:
-    return JsonResponse({"error": exc.message}, status=exc.status)
+    return error_response(exc.message, status=exc.status)
 
 
 def _json_namespace(request: HttpRequest, default: str | None) -> str | None:
@@ -315,7 +331,7 @@ def api_list(request: HttpRequest) -> JsonResponse:
     try:
         namespace = _json_namespace(request, None)
     except ValueError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
     listing = deployment_list(namespace=namespace)
     if listing.error and not listing.stale:
         return _json_error(listing.error)
@@ -335,20 +351,29 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
     try:
         namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
     except ValueError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
     if request.method == "DELETE":
         try:
             record = deployment_delete(user=request.user, namespace=namespace, name=name)
+        except InvalidRequest as exc:
+            return error_response(str(exc), status=400, fields=exc.fields)
+        except DeleteUnconfirmed as exc:
+            return error_response(
+                exc.record.message,
+                status=exc.error.status,
+                outcome=exc.record.outcome,
+                deletionId=exc.record.pk,
+            )
         except NotFound:
-            return JsonResponse(
-                {"error": f'There is no deployment "{name}" in namespace "{namespace}".'},
-                status=404,
+            return error_response(
+                f'There is no deployment "{name}" in namespace "{namespace}".', status=404
             )
         except ClusterError as exc:
             return _json_error(exc)
         return JsonResponse(
             {"deleted": name, "namespace": namespace, "deletionId": record.pk}, status=202
         )
+    resolve_unknown(namespace=namespace, name=name)
     try:
         detail = deployment_get(namespace=namespace, name=name)
     except ClusterError as exc:
@@ -362,7 +387,7 @@ def api_pods(request: HttpRequest, name: str) -> JsonResponse:
     try:
         namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
     except ValueError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+        return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
     try:
         pods = pod_list(namespace=namespace, name=name)
     except ClusterError as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import secrets
 
 from django.conf import settings
@@ -17,27 +16,23 @@ from django_htmx.http import HttpResponseClientRedirect
 from catalog.selectors import catalog_get, catalog_search
 from deployments import cluster
 from deployments.forms import DeploymentForm, initial_from_config
-from deployments.manifests import (
-    ConfigError,
-    ModelFacts,
-    build_manifest,
-    config_field_for_path,
-    default_image_tag,
-    parse_config,
-    render_yaml,
-    schema_errors,
-)
+from deployments.manifests import ModelFacts, config_field_for_path, render_yaml
 from deployments.models import DeploymentSubmission, Outcome
+from deployments.plan import plan
 from deployments.services import (
     ClusterSession,
     DeploymentFailed,
+    IdempotencyMismatch,
+    InvalidRequest,
     deploy_target,
     deployment_create,
     deployment_dry_run,
     free_name,
     gpu_fit,
+    resolve_unknown,
     secret_check,
 )
+from dynamote.api import ApiError, error_response, read_json_object
 
 # Query parameters that are not form values, kept out of download links.
 _NOT_CONFIG = ("csrfmiddlewaretoken", "idempotency_key", "format", "from")
@@ -76,6 +71,9 @@ def new(request: HttpRequest) -> HttpResponse:
         return _submit(request, model=model, session=session, form_kwargs=form_kwargs)
 
     source = _source_submission(request, slug=model.slug)
+    if source is not None and source.outcome == Outcome.UNKNOWN:
+        resolve_unknown(namespace=source.namespace, name=source.name)
+        source.refresh_from_db()
     bound = "engine" in request.GET
     if bound:
         data = request.GET
@@ -115,8 +113,23 @@ def _submit(request: HttpRequest, *, model, session: ClusterSession, form_kwargs
             )
         except DeploymentFailed as failure:
             failed = failure.submission
-            _explain_failure(form, failure, session=session)
-            messages.error(request, f"Deployment {config.name} was not created: {failed.message}")
+            if failed.outcome == Outcome.UNKNOWN:
+                data["idempotency_key"] = key  # deploying again finishes this submission
+                form.add_error(None, failed.message)
+                messages.warning(request, f"Deployment {config.name}: {failed.message}")
+            else:
+                _explain_failure(form, failure, session=session)
+                messages.error(
+                    request, f"Deployment {config.name} was not created: {failed.message}"
+                )
+        except InvalidRequest as exc:
+            form.add_error(None, str(exc))
+        except IdempotencyMismatch:
+            form.add_error(
+                None,
+                "This form was sent before with other values; press Deploy again to send "
+                "these as a new deployment.",
+            )
         else:
             if getattr(submission, "replayed", False) and submission.outcome == Outcome.PENDING:
                 messages.info(request, f"Deployment {submission.name} is already being created.")
@@ -203,78 +216,67 @@ def _as_data(form: DeploymentForm) -> dict:
 
 
 def _source_submission(request: HttpRequest, *, slug: str) -> DeploymentSubmission | None:
-    """A stored submission to start from (`?from=<id>`), to retry it."""
+    """One of the user's own submissions to start from (`?from=<id>`); staff may open any."""
     raw = request.GET.get("from", "")
     if not raw.isdigit():
         return None
-    return DeploymentSubmission.objects.filter(pk=int(raw), model_slug=slug).first()
+    mine = DeploymentSubmission.objects.filter(pk=int(raw), model_slug=slug)
+    if not request.user.is_staff:
+        mine = mine.filter(user=request.user)
+    return mine.first()
 
 
 # --- JSON ------------------------------------------------------------------------------------
-
-_STATUS = {
-    cluster.Forbidden: 403,
-    cluster.Conflict: 409,
-    cluster.Unreachable: 503,
-    cluster.DynamoNotInstalled: 503,
-}
 
 
 @require_POST
 def api_create(request: HttpRequest) -> JsonResponse:
     """POST /api/deployments: create a DGD from a camelCase config; ?dryRun=true only checks."""
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return JsonResponse({"errors": {"__all__": ["Send the config as a JSON object."]}}, 400)
-    if not isinstance(body, dict):
-        return JsonResponse({"errors": {"__all__": ["Send the config as a JSON object."]}}, 400)
+    body = read_json_object(request)
     model = catalog_get(slug=str(body.get("modelId") or ""))
     if model is None:
-        return JsonResponse(
-            {"errors": {"modelId": ["Give the id of a published catalog model."]}}, status=400
+        raise ApiError(
+            "The config names no catalog model.",
+            fields={"modelId": ["Give the id of a published catalog model."]},
         )
-    facts = ModelFacts.from_catalog(model)
     session = ClusterSession()
-    target = deploy_target(session=session)
-    try:
-        config = parse_config(
-            body,
-            model=facts,
-            api_version=target.api_version,
-            default_namespace=settings.DYNAMOTE_DEFAULT_NAMESPACE,
-        )
-    except ConfigError as exc:
-        return JsonResponse({"errors": exc.errors}, status=400)
-    if settings.DYNAMOTE_NAMESPACES and config.namespace not in settings.DYNAMOTE_NAMESPACES:
-        allowed = ", ".join(settings.DYNAMOTE_NAMESPACES)
-        return JsonResponse({"errors": {"namespace": [f"Choose one of {allowed}."]}}, status=400)
-    tag = default_image_tag(config.api_version, settings.DYNAMOTE_DYNAMO_VERSION)
-    manifest = build_manifest(config, facts, image_tag=tag)
-    errors = schema_errors(manifest, target.crd)
-    if errors:
-        return JsonResponse({"errors": errors}, status=400)
-
+    result = plan(ModelFacts.from_catalog(model), deploy_target(session=session), body)
+    if not result.ok:
+        raise ApiError("The config is not valid; see the fields.", fields=result.errors)
+    manifest = result.manifest
     if request.GET.get("dryRun", "").lower() in ("true", "1", "all"):
         try:
             session.call(deployment_dry_run, manifest=manifest)
         except cluster.ClusterError as exc:
             return _api_error(exc, manifest)
         return JsonResponse({"dryRun": True, "manifest": manifest, "yaml": render_yaml(manifest)})
-
     try:
         submission = deployment_create(
             user=request.user,
-            config=config,
+            config=result.config,
             manifest=manifest,
             idempotency_key=request.headers.get("Idempotency-Key", ""),
             session=session,
         )
+    except InvalidRequest as exc:
+        raise ApiError(str(exc), fields=exc.fields) from exc
+    except IdempotencyMismatch as exc:
+        raise ApiError(str(exc), status=422, fields={"Idempotency-Key": [str(exc)]}) from exc
     except DeploymentFailed as failure:
+        submission = failure.submission
         if failure.error is None:
-            first = failure.submission.message
-            message = f"This Idempotency-Key was used before and failed: {first}"
-            return JsonResponse({"error": message, "submission": failure.submission.pk}, status=409)
+            return error_response(
+                f"This Idempotency-Key was used before and failed: {submission.message}",
+                status=409,
+                submission=submission.pk,
+            )
+        if submission.outcome == Outcome.UNKNOWN:
+            return error_response(
+                submission.message,
+                status=failure.error.status,
+                submission=submission.pk,
+                outcome=submission.outcome,
+            )
         return _api_error(failure.error, manifest)
     created = getattr(submission, "created_object", None)
     return JsonResponse(
@@ -283,19 +285,20 @@ def api_create(request: HttpRequest) -> JsonResponse:
             "submission": submission.pk,
             "url": detail_url(namespace=submission.namespace, name=submission.name),
         },
-        status=201 if created is not None else 200,
+        status=201 if created is not None and not getattr(submission, "replayed", False) else 200,
     )
 
 
 def _api_error(error: cluster.ClusterError, manifest: dict) -> JsonResponse:
+    """What the cluster said, with its causes under the config fields they concern."""
+    fields: dict[str, list[str]] = {}
+    message = error.message
     if isinstance(error, cluster.Invalid):
-        errors: dict[str, list[str]] = {}
         for cause in error.causes:
             field = config_field_for_path(cause.field, manifest)
-            errors.setdefault(field, []).append(f"{cause.field}: {cause.message}")
-        return JsonResponse({"error": error.message, "errors": errors}, status=400)
-    body = {"error": error.message}
-    if isinstance(error, cluster.Conflict):
+            fields.setdefault(field, []).append(f"{cause.field}: {cause.message}")
+    elif isinstance(error, cluster.Conflict):
         meta = manifest["metadata"]
-        body["error"] = f"A deployment named {meta['name']} already exists in {meta['namespace']}."
-    return JsonResponse(body, status=_STATUS.get(type(error), 502))
+        message = f"A deployment named {meta['name']} already exists in {meta['namespace']}."
+        fields["name"] = [message]
+    return error_response(message, status=error.status, fields=fields)

@@ -58,7 +58,7 @@ def test_a_stopped_cluster_is_unreachable(cluster_sandbox):
 @pytest.mark.parametrize(
     ("code", "error", "words"),
     [
-        (401, cluster.Unauthorized, "did not accept Dynamote's credentials"),
+        (401, cluster.Unauthorized, "refused Dynamote's credentials"),
         (403, cluster.Forbidden, "may not list namespaces"),
         (500, cluster.ServerError, "HTTP 500"),
         (503, cluster.Unreachable, "unavailable (HTTP 503"),

@@ -7,7 +7,7 @@ import time
 import pytest
 from django.test import Client
 
-from deployments import cluster
+from deployments import cluster, mirror
 from deployments.models import DeploymentSubmission, Outcome
 from sandbox import compact_crd
 from tests.deploy.conftest import NEW_URL, form_data
@@ -130,7 +130,9 @@ def test_the_fit_counts_gpus_in_use(member_client, cluster_sandbox):
     assert "Room for 1 of 2 workers now" in fit_text(tensor_parallel_size=8, replicas=2)
 
 
-def test_the_secret_check_sees_a_secret_created_later(member_client, cluster_sandbox):
+def test_the_secret_check_sees_a_secret_created_later(member_client, cluster_sandbox, monkeypatch):
+    monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
+
     def secret_html():
         html = member_client.get(
             NEW_URL, form_data(hf_token_secret="late"), headers={"HX-Request": "true"}
@@ -139,6 +141,7 @@ def test_the_secret_check_sees_a_secret_created_later(member_client, cluster_san
 
     assert "kubectl create secret generic late" in secret_html()
     cluster_sandbox.create_secret("default", "late", {"HF_TOKEN": "x"})
+    time.sleep(0.3)  # within one cache window
     assert "Secret late exists in default." in secret_html()
 
 
@@ -171,7 +174,7 @@ def test_api_dry_run_returns_the_manifest_without_creating(member_client, cluste
 def test_api_field_errors_are_400(member_client, cluster_sandbox):
     response = post_json(member_client, {"modelId": "qwen3-8b", "replicas": 11, "name": "X"})
     assert response.status_code == 400
-    assert set(response.json()["errors"]) == {"replicas", "name"}
+    assert set(response.json()["fields"]) == {"replicas", "name"}
 
 
 def test_api_conflict_forbidden_and_unreachable(member_client, cluster_sandbox):
@@ -190,3 +193,19 @@ def test_api_needs_a_login_and_csrf(client, member, cluster_sandbox):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(member)
     assert post_json(strict, {"modelId": "qwen3-8b"}).status_code == 403
+
+
+def test_typing_in_the_deploy_form_makes_no_cluster_calls(
+    member_client, cluster_sandbox, monkeypatch
+):
+    monkeypatch.setattr(mirror, "LIST_TTL", 60.0)  # the test's keystrokes fall in one window
+    first = member_client.get(NEW_URL, form_data(), headers={"HX-Request": "true"})
+    assert "Fits: " in first.content.decode()
+    assert "Secret hf-token-secret" in first.content.decode()
+    cluster_sandbox.reset_counters()
+    for replicas, name in [(2, "q"), (3, "qw"), (3, "qwe"), (1, "qwen"), (2, "qwen-a")]:
+        html = member_client.get(
+            NEW_URL, form_data(replicas=replicas, name=name), headers={"HX-Request": "true"}
+        ).content.decode()
+        assert f"replicas: {replicas}" in html and "Fits: " in html
+    assert [(r["verb"], r["resource"]) for r in cluster_sandbox.request_log] == []

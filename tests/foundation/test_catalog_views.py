@@ -113,7 +113,7 @@ def test_api_detail_and_json_404(member_client):
     assert (gpt_oss["minGpuMemory"], gpt_oss["weightFormat"]) == (16, "mxfp4")
     response = member_client.get("/api/models/nope")
     assert response.status_code == 404
-    assert response.json() == {"error": "No catalog model with id 'nope'."}
+    assert response.json() == {"error": "No catalog model with id 'nope'.", "fields": {}}
 
 
 @pytest.mark.parametrize(

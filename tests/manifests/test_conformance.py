@@ -2,13 +2,12 @@
 
 import pytest
 
+from deployments.crd import compact_crd, schema_errors
 from deployments.manifests import (
     build_manifest,
-    compact_crd,
     default_image_tag,
     parse_config,
     render_yaml,
-    schema_errors,
 )
 from sandbox.schema import served_versions, validate, version_schema
 

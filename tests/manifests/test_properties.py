@@ -5,15 +5,14 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from deployments.crd import compact_crd, schema_errors
 from deployments.engines import MANAGED_FLAGS, ROUTER_MODES
 from deployments.manifests import (
     ConfigError,
     build_manifest,
-    compact_crd,
     default_image_tag,
     max_name_length,
     parse_config,
-    schema_errors,
 )
 
 from .conftest import LLAMA_70B, QWEN3_0_6B, SHARED, upstream_crd
@@ -53,7 +52,10 @@ def valid_settings(draw):
         "routerMode": draw(st.sampled_from(ROUTER_MODES[api_version])),
         "contextLength": draw(st.none() | st.integers(1, model.context_length)),
         "hfTokenSecret": draw(
-            st.none() | st.from_regex(r"\A[a-z0-9]([-.a-z0-9]{0,30}[a-z0-9])?\Z")
+            st.none()
+            | st.from_regex(
+                r"\A[a-z0-9]([-a-z0-9]{0,14}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,10}[a-z0-9])?)?\Z"
+            )
         ),
         "servedModelName": draw(
             st.none() | st.from_regex(r"\A[A-Za-z0-9][-A-Za-z0-9_./:]{0,30}\Z")

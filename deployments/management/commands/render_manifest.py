@@ -4,16 +4,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.models import CatalogModel
-from deployments.manifests import (
-    ConfigError,
-    ModelFacts,
-    build_manifest,
-    compact_crd,
-    default_image_tag,
-    parse_config,
-    render_yaml,
-    schema_errors,
-)
+from deployments.manifests import ModelFacts, render_yaml
+from deployments.plan import offline_target, plan
 
 INVALID = 2
 
@@ -100,20 +92,14 @@ class Command(BaseCommand):
             for option, field in OPTIONS.items()
             if options.get(option) is not None
         }
-        try:
-            config = parse_config(
-                data, model=model, default_namespace=settings.DYNAMOTE_DEFAULT_NAMESPACE
-            )
-        except ConfigError as exc:
-            self._fail(exc.errors)
-        manifest = build_manifest(
-            config,
-            model,
-            image_tag=default_image_tag(config.api_version, settings.DYNAMOTE_DYNAMO_VERSION),
+        target = offline_target(
+            default_namespace=settings.DYNAMOTE_DEFAULT_NAMESPACE,
+            dynamo_version=settings.DYNAMOTE_DYNAMO_VERSION,
         )
-        errors = schema_errors(manifest, compact_crd())
-        if errors:
-            self._fail(errors)
+        result = plan(model, target, data)
+        if not result.ok:
+            self._fail(result.errors)
+        manifest = result.manifest
         self.stdout.write(render_yaml(manifest), ending="")
 
     def _fail(self, errors: dict[str, list[str]]) -> None:
