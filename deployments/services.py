@@ -146,6 +146,8 @@ class FitReport:
     fits: list[sizing.Fit] = field(default_factory=list)
     note: str = ""
     checked: bool = True
+    # Every role together, said before the roles (disaggregated mode).
+    verdict: sizing.Verdict | None = None
 
 
 def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFacts) -> FitReport:
@@ -173,7 +175,7 @@ def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFa
         )
         for role in worker_roles(config.mode)
     ]
-    return FitReport(fits=fits, note=sizing.combined(fits, nodes))
+    return FitReport(fits=fits, verdict=sizing.verdict(fits, nodes) if len(fits) > 1 else None)
 
 
 def _estimate_only(config: DeploymentConfig, model: ModelFacts, role: str) -> sizing.Fit:
