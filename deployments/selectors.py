@@ -289,6 +289,16 @@ def deployment_list_ready(*, namespace: str | None) -> bool:
     )
 
 
+def dgd_names(*, namespace: str) -> set[str] | None:
+    """The names of the DGDs in a namespace (shared cache), or None when they cannot be read."""
+    if not valid_namespace(namespace):
+        return None
+    snapshot = mirror.dgds(namespace)
+    if not snapshot.has_value:
+        return None
+    return {(dgd.get("metadata") or {}).get("name", "") for dgd in snapshot.value}
+
+
 def namespace_choices() -> list[str]:
     """The namespaces to filter by: the allow-list, or the cluster's (cached)."""
     if settings.DYNAMOTE_NAMESPACES:

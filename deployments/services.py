@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from deployments import cluster, sizing
@@ -20,8 +19,8 @@ from deployments.manifests import (
     worker_roles,
 )
 from deployments.mirror import cache_expire
-from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
-from deployments.status import READY, deployment_status
+from deployments.models import DeploymentSubmission, Outcome
+from deployments.selectors import dgd_names
 
 logger = logging.getLogger("dynamote.deploy")
 
@@ -277,15 +276,10 @@ def _replay(submission: DeploymentSubmission) -> DeploymentSubmission:
     return submission
 
 
-def free_name(*, namespace: str, name: str, engine: str, mode: str) -> str | None:
-    """A name like `name-2` that no DGD in the namespace uses yet, or None if none is found."""
-    try:
-        taken = {
-            (dgd.get("metadata") or {}).get("name") for dgd in cluster.dgd_list(namespace=namespace)
-        }
-    except cluster.ClusterError:
-        return None
-    limit = max_name_length(engine, mode)
+def propose_name(*, name: str, taken: set[str], limit: int, keep: bool = True) -> str | None:
+    """`name` when free (and `keep`), else the first of `name-2` … `name-9` that is free."""
+    if keep and name not in taken:
+        return name
     base = re.sub(r"-\d+$", "", name)
     for number in range(2, 10):
         suffix = f"-{number}"
@@ -293,6 +287,16 @@ def free_name(*, namespace: str, name: str, engine: str, mode: str) -> str | Non
         if candidate not in taken:
             return candidate
     return None
+
+
+def free_name(*, namespace: str, name: str, engine: str, mode: str) -> str | None:
+    """A name like `name-2` that no DGD in the namespace uses yet, or None if none is found."""
+    taken = dgd_names(namespace=namespace)
+    if taken is None:
+        return None
+    return propose_name(
+        name=name, taken=taken | {name}, limit=max_name_length(engine, mode), keep=False
+    )
 
 
 # --- deleting -------------------------------------------------------------------------------
