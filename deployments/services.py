@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 
 from deployments import cluster, sizing
@@ -19,8 +20,9 @@ from deployments.manifests import (
     worker_roles,
 )
 from deployments.mirror import cache_expire
-from deployments.models import DeploymentSubmission, Outcome
+from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
 from deployments.selectors import dgd_names
+from deployments.status import READY, deployment_status
 
 logger = logging.getLogger("dynamote.deploy")
 
