@@ -64,10 +64,10 @@ def test_disaggregated_with_the_kv_router(deploy_page: Page, live_server, cluste
     page.get_by_label("Router mode").select_option("kv")
     expect(manifest(page)).to_contain_text("--disaggregation-mode")
     expect(manifest(page)).to_contain_text("value: kv")
-    fit = page.locator("[data-gpu-fit]")
+    fit = page.locator("#fit-wide [data-gpu-fit]")
     expect(fit).to_contain_text("prefill: Fits:")
     expect(fit).to_contain_text("decode: Fits: 2 nodes have 8 free H100 80GB")
-    expect(page.locator("[data-fit-verdict]")).to_have_text(
+    expect(page.locator("#fit-wide [data-fit-verdict]")).to_have_text(
         "Fits: all 4 GPUs of the workers are free now."
     )
     deploy(page)
