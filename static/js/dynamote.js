@@ -187,22 +187,29 @@
     return field.getAttribute("data-typed") === "true";
   }
 
-  function propose(field, names) {
+  function values(names) {
+    return Object.keys(names).map(function (key) { return names[key]; });
+  }
+
+  // Only a name that is empty or one Dynamote proposed is replaced: the page may have been
+  // redrawn (a refused submit) since the user typed, so their name is recognised by its value.
+  function propose(field, names, known) {
     if (typed(field) || !names[engine()]) return;
+    if (field.value !== "" && known.indexOf(field.value) === -1) return;
     if (field.value !== names[engine()]) field.value = names[engine()];
   }
 
   document.addEventListener("input", function (event) {
     var field = event.target;
     if (!event.isTrusted || !field.matches || !field.matches("#deploy-form input[name=name]")) return;
-    var known = Object.keys(generated(field)).map(function (key) { return generated(field)[key]; });
+    var known = values(generated(field));
     field.setAttribute("data-typed", field.value !== "" && known.indexOf(field.value) === -1 ? "true" : "false");
   }, true);
 
   document.addEventListener("change", function (event) {
     if (!event.target.matches || !event.target.matches("#deploy-form input[name=engine]")) return;
     var field = nameField();
-    if (field) propose(field, generated(field));
+    if (field) propose(field, generated(field), values(generated(field)));
   }, true);
 
   // Each preview carries the names that are free in the namespace it was asked for.
@@ -211,8 +218,9 @@
     var fresh = document.querySelector("#live [data-generated-names-now]");
     if (!field || !fresh) return;
     var names = JSON.parse(fresh.getAttribute("data-generated-names-now") || "{}");
+    var known = values(generated(field)).concat(values(names));
     field.setAttribute("data-generated-names", JSON.stringify(names));
-    propose(field, names);
+    propose(field, names, known);
   });
 
   // "Use <name>" after the cluster said the name is taken: fill the field and refresh.

@@ -93,4 +93,5 @@ def test_a_refused_submit_on_a_phone_shows_the_first_error(open_form):
     expect(page.get_by_role("alert").filter(has_text="Not deployed: fix the")).to_be_visible()
     expect(name_field(page)).to_be_focused()
     expect(name_field(page)).to_be_in_viewport()
+    expect(name_field(page)).to_have_value("Not A Valid Name")
     expect(page.locator("#id_name_errors")).not_to_be_empty()
