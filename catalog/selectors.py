@@ -44,3 +44,12 @@ def catalog_model_json(model: CatalogModel) -> dict:
         "gated": model.gated,
         "defaultTensorParallelSize": model.default_tp,
     }
+
+
+def catalog_names() -> dict[str, str]:
+    """Model names by catalog id and by Hugging Face repo id (lowercased), in one query."""
+    names: dict[str, str] = {}
+    for slug, repo, name in CatalogModel.objects.values_list("slug", "hf_repo_id", "name"):
+        names[slug] = name
+        names.setdefault(repo.lower(), name)
+    return names

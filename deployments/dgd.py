@@ -90,6 +90,37 @@ def dgd_model(dgd: dict, components: list[dict] | None = None) -> str:
     return ""
 
 
+def dgd_hf_model(dgd: dict, components: list[dict] | None = None) -> str:
+    """The Hugging Face id the workers load (their --model or --model-path flag)."""
+    for component in workers(components or dgd_components(dgd)):
+        model = flag(component["args"], "--model", "--model-path")
+        if model:
+            return model
+    return ""
+
+
+def pods_model_engine(pods: list[dict]) -> tuple[str, str]:
+    """The model and engine a DGD's pods run (its worker's flags and `dynamo.<engine>` module).
+
+    What is left to read once the DGD itself is deleted and its pods are shutting down.
+    """
+    for pod in pods:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            args = [*(container.get("command") or []), *(container.get("args") or [])]
+            model = flag(args, "--model", "--model-path")
+            engine = next(
+                (
+                    word.split(".", 1)[1]
+                    for word in args
+                    if str(word).startswith("dynamo.") and str(word).split(".", 1)[1] in ENGINES
+                ),
+                "",
+            )
+            if model or engine:
+                return model, engine
+    return "", ""
+
+
 def served_model_name(dgd: dict, components: list[dict] | None = None) -> str:
     """The name clients put in "model": --served-model-name, else the model path."""
     for component in workers(components or dgd_components(dgd)):

@@ -22,8 +22,10 @@ from deployments.manifests import (
     ModelFacts,
     default_image_tag,
     default_name,
+    max_name_length,
 )
 from deployments.plan import Plan, Target, plan
+from deployments.services import propose_name
 
 INPUT = (
     "w-full rounded-lg border border-zinc-700 bg-zinc-950 px-3 py-2 text-sm text-zinc-100 "
@@ -212,9 +214,13 @@ class DeploymentForm(forms.Form):
         target: Target,
         default_namespace: str,
         allowed_namespaces: list[str] | None = None,
+        taken_names: set[str] | None = None,
         **kwargs,
     ):
         super().__init__(data, **kwargs)
+        # Names of the DGDs already in the chosen namespace: generated names avoid them.
+        self.taken_names = taken_names or set()
+        self.name_suggestion: str | None = None  # a free name, after the cluster said "taken"
         self.facts = model
         self.target = target
         self.default_namespace = default_namespace
@@ -234,7 +240,7 @@ class DeploymentForm(forms.Form):
         self.fields["engine"].initial = first
         self.fields["model"].initial = model.slug
         self.fields["idempotency_key"].initial = secrets.token_urlsafe(24)
-        self.fields["name"].initial = default_name(model, first)
+        self.fields["name"].initial = self.default_names()[first]
         self.fields["name"].widget.attrs["data-generated-names"] = json.dumps(self.default_names())
         self.fields["tensor_parallel_size"].initial = model.default_tp
         for role in ("prefill", "decode"):
@@ -286,8 +292,9 @@ class DeploymentForm(forms.Form):
                 continue
             data[name] = self._raw(name)
         engine, name = data.get("engine"), data.get("name")
-        if name and engine in ENGINES and name in self.default_names().values():
-            # An untouched generated name follows the engine: qwen3-8b-vllm -> qwen3-8b-sglang.
+        if name and engine in ENGINES and name in self.generated_names():
+            # An untouched generated name follows the engine and stays free:
+            # qwen3-8b-vllm -> qwen3-8b-sglang, or qwen3-8b-vllm-2 when the first is taken.
             data["name"] = self.default_names()[engine]
         data["model_id"] = self.facts.slug
         return data
@@ -321,7 +328,22 @@ class DeploymentForm(forms.Form):
                     self.add_error(None, f"{label}{message}")
 
     def default_names(self) -> dict[str, str]:
-        return {engine: default_name(self.facts, engine) for engine in ENGINES}
+        """Per engine, the generated name, or the first free `-2`, `-3` … when it is taken."""
+        names = {}
+        for engine in ENGINES:
+            base = default_name(self.facts, engine)
+            limit = max_name_length(engine, "disaggregated")
+            names[engine] = propose_name(name=base, taken=self.taken_names, limit=limit) or base
+        return names
+
+    def generated_names(self) -> set[str]:
+        """Every name Dynamote may have proposed, so a name nobody typed is recognised."""
+        bases = {default_name(self.facts, engine) for engine in ENGINES}
+        return bases | set(self.default_names().values())
+
+    @property
+    def default_names_json(self) -> str:
+        return json.dumps(self.default_names())
 
     # --- for the template ---------------------------------------------------------------
 

@@ -13,15 +13,18 @@ from datetime import UTC, datetime
 import yaml
 from django.conf import settings
 
+from catalog.selectors import catalog_names
 from deployments import cluster, mirror
 from deployments.cluster import ClusterError
 from deployments.dgd import (
     dgd_components,
     dgd_engine,
+    dgd_hf_model,
     dgd_model,
     engine_label,
     flag,
     is_external,
+    pods_model_engine,
     served_model_name,
     workers,
 )
@@ -31,6 +34,7 @@ from deployments.status import (
     STATUS_ORDER,
     Badge,
     Reason,
+    RoleCount,
     component_replicas,
     deployment_status,
     events_newest_first,
@@ -39,9 +43,11 @@ from deployments.status import (
     pod_gpus,
     pod_phase,
     pod_ready,
+    pod_reason,
     pod_restarts,
-    replica_counts,
     why_not_ready,
+    worker_replicas,
+    workers_text,
 )
 
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -56,30 +62,44 @@ class Row:
 
     namespace: str
     name: str
-    model: str
+    model: str  # Dynamote's catalog id, else the Hugging Face id
     engine: str
     badge: Badge
-    ready: int
+    ready: int  # workers, summed over the roles (the frontend serves no model)
     desired: int
     created: datetime | None
     age: str
     external: bool
     resource_version: str
     gone: bool = False  # the DGD is deleted; its pods are still shutting down
+    model_name: str = ""  # what people call the model: the catalog's name, else the HF id
+    workers: tuple[RoleCount, ...] = ()
 
     @property
     def engine_label(self) -> str:
         return engine_label(self.engine)
+
+    @property
+    def workers_text(self) -> str:
+        return workers_text(self.workers) if self.workers else f"{self.ready}/{self.desired}"
 
     def as_json(self) -> dict:
         return {
             "namespace": self.namespace,
             "name": self.name,
             "model": self.model,
+            "modelName": self.model_name,
             "engine": self.engine,
             "status": self.badge.label,
             "statusReason": self.badge.reason,
-            "replicas": {"ready": self.ready, "desired": self.desired},
+            "replicas": {
+                "ready": self.ready,
+                "desired": self.desired,
+                "roles": [
+                    {"role": r.role, "ready": r.ready, "desired": r.desired} for r in self.workers
+                ],
+                "text": self.workers_text,
+            },
             "createdAt": self.created.isoformat() if self.created else None,
             "age": self.age,
             "external": self.external,
@@ -111,18 +131,29 @@ def _grouped(pods: list[dict]) -> dict[tuple[str, str], list[dict]]:
     return groups
 
 
-def _row(dgd: dict, pods: list[dict], now: datetime) -> Row:
+def model_name(model_id: str, hf_model: str, names: dict[str, str]) -> str:
+    """The catalog's name of the model when it is known, else its Hugging Face id."""
+    return (names.get(model_id) or names.get(hf_model.lower()) or names.get(model_id.lower())) or (
+        hf_model or model_id
+    )
+
+
+def _row(dgd: dict, pods: list[dict], now: datetime, names: dict[str, str]) -> Row:
     meta = dgd.get("metadata") or {}
-    ready, desired = replica_counts(dgd, pods=pods)
+    components = dgd_components(dgd)
+    roles = worker_replicas(dgd, pods=pods)
     created = parse_time(meta.get("creationTimestamp"))
+    model = dgd_model(dgd, components)
     return Row(
         namespace=meta.get("namespace", ""),
         name=meta.get("name", ""),
-        model=dgd_model(dgd),
+        model=model,
+        model_name=model_name(model, dgd_hf_model(dgd, components), names),
         engine=dgd_engine(dgd),
         badge=deployment_status(dgd, pods=pods),
-        ready=ready,
-        desired=desired,
+        ready=sum(r.ready for r in roles),
+        desired=sum(r.desired for r in roles),
+        workers=roles,
         created=created,
         age=humanize_age(created, now=now),
         external=is_external(dgd),
@@ -130,7 +161,17 @@ def _row(dgd: dict, pods: list[dict], now: datetime) -> Row:
     )
 
 
-def _ghost_row(namespace: str, name: str, pods: list[dict], now: datetime) -> Row:
+def _ghost_row(
+    namespace: str,
+    name: str,
+    pods: list[dict],
+    now: datetime,
+    names: dict[str, str],
+    last: Row | None,
+) -> Row:
+    """The row of a deleted DGD whose pods are still shutting down: what the pods still tell."""
+    hf_model, engine = pods_model_engine(pods)
+    model = (last.model if last else "") or hf_model
     created = min(
         (parse_time((p.get("metadata") or {}).get("creationTimestamp")) for p in pods),
         default=None,
@@ -139,8 +180,9 @@ def _ghost_row(namespace: str, name: str, pods: list[dict], now: datetime) -> Ro
     return Row(
         namespace=namespace,
         name=name,
-        model="",
-        engine="",
+        model=model,
+        model_name=(last.model_name if last else "") or model_name(model, hf_model, names),
+        engine=(last.engine if last else "") or engine,
         badge=deployment_status(None, pods=pods),
         ready=0,
         desired=0,
@@ -185,19 +227,22 @@ def _scope_rows(
         rows = hit[2]
     else:
         groups = _grouped(pods.value or [])
+        models = catalog_names()
+        # A deleted DGD's row keeps what the last list said of it (its pods say less).
+        before = {(row.namespace, row.name): row for row in (hit[2] if hit else [])}
         rows, names = [], set()
         for dgd in dgds.value:
             meta = dgd.get("metadata") or {}
             key = (meta.get("namespace", ""), meta.get("name", ""))
             names.add(key)
-            rows.append(_row(dgd, groups.get(key, []), now))
+            rows.append(_row(dgd, groups.get(key, []), now, models))
         for key, owned in groups.items():
             # Pods left of a deleted DGD, all shutting down: the row shows Deleting until
             # they are gone. (Pods of a DGD newer than the DGD list are not terminating.)
             if key not in names and all(
                 (p.get("metadata") or {}).get("deletionTimestamp") for p in owned
             ):
-                rows.append(_ghost_row(key[0], key[1], owned, now))
+                rows.append(_ghost_row(key[0], key[1], owned, now, models, before.get(key)))
         with _derived_lock:
             _derived[scope] = (dgds.value, pods.value, rows)
     return [
@@ -223,7 +268,10 @@ def deployment_list(
         rows.extend(_scope_rows(scope, dgds, pods, now))
     rows.sort(key=SORTS.get(sort, SORTS["name"]), reverse=descending)
     fetched_at = min(fetched) if fetched else None
-    shown = [(r.namespace, r.name, r.resource_version, r.badge.key, r.age, r.ready) for r in rows]
+    shown = [
+        (r.namespace, r.name, r.resource_version, r.badge.key, r.age, r.workers_text, r.model_name)
+        for r in rows
+    ]
     stale_marker = fetched_at.isoformat() if error and fetched_at else bool(error)
     digest = hashlib.sha1(
         json.dumps([shown, stale_marker, str(error or "")], default=str).encode()
@@ -239,6 +287,16 @@ def deployment_list_ready(*, namespace: str | None) -> bool:
         and mirror.shared_cache.peek(mirror.cache_key("pods", scope), mirror.LIST_TTL) is not None
         for scope in scopes
     )
+
+
+def dgd_names(*, namespace: str) -> set[str] | None:
+    """The names of the DGDs in a namespace (shared cache), or None when they cannot be read."""
+    if not valid_namespace(namespace):
+        return None
+    snapshot = mirror.dgds(namespace)
+    if not snapshot.has_value:
+        return None
+    return {(dgd.get("metadata") or {}).get("name", "") for dgd in snapshot.value}
 
 
 def namespace_choices() -> list[str]:
@@ -318,12 +376,14 @@ class PodRow:
     created: datetime | None
     age: str
     gpus: int
+    reason: str = ""  # why it is Pending or waiting, in the cluster's words
 
     def as_json(self) -> dict:
         return {
             "name": self.name,
             "component": self.component,
             "phase": self.phase,
+            "reason": self.reason,
             "ready": self.ready,
             "restarts": self.restarts,
             "node": self.node,
@@ -349,6 +409,7 @@ def _pod_row(pod: dict, now: datetime) -> PodRow:
         created=created,
         age=humanize_age(created, now=now),
         gpus=pod_gpus(pod),
+        reason=pod_reason(pod),
     )
 
 
@@ -423,15 +484,21 @@ def _manifest_yaml(dgd: dict) -> str:
     return yaml.safe_dump(shown, sort_keys=False, default_flow_style=False, width=100)
 
 
-def _summary(dgd: dict, components: list[dict]) -> dict:
+def _summary(dgd: dict, components: list[dict], pods: list[dict]) -> dict:
     kinds = {c["type"] for c in workers(components)}
     frontend = next((c for c in components if c["type"] == "frontend"), {})
     router = (frontend.get("env") or {}).get("DYN_ROUTER_MODE") or flag(
         frontend.get("args") or [], "--router-mode"
     )
     images = sorted({c["image"] for c in components if c["image"]})
+    model, hf_model = dgd_model(dgd, components), dgd_hf_model(dgd, components)
+    roles = worker_replicas(dgd, pods=pods)
     return {
-        "model": dgd_model(dgd, components),
+        "model": model,
+        "model_name": model_name(model, hf_model, catalog_names()),
+        "hf_model": hf_model,
+        "workers": workers_text(roles),
+        "worker_roles": [{"role": r.role, "ready": r.ready, "desired": r.desired} for r in roles],
         "served_model_name": served_model_name(dgd, components),
         "engine": dgd_engine(dgd),
         "engine_label": engine_label(dgd_engine(dgd)),
@@ -501,7 +568,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
         json.dumps(
             [
                 meta.get("resourceVersion"),
-                [(p.name, p.phase, p.ready, p.restarts, p.age) for p in pod_rows],
+                [(p.name, p.phase, p.ready, p.restarts, p.age, p.reason) for p in pod_rows],
                 [e.get("metadata", {}).get("resourceVersion") for e in events],
                 bool(error),
             ]
@@ -516,7 +583,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
         events=events,
         reason=reason,
         components=components,
-        summary=_summary(dgd, components) if dgd else {},
+        summary=_summary(dgd, components, owned) if dgd else {},
         submission=submission,
         manifest_yaml=_manifest_yaml(dgd) if dgd else "",
         fetched_at=dgds.fetched_at,

@@ -24,6 +24,7 @@ from deployments.manifests import (
 from deployments.mirror import cache_expire
 from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
 from deployments.plan import Target, offline_target
+from deployments.selectors import dgd_names
 from deployments.status import READY, deployment_status
 
 logger = logging.getLogger("dynamote.deploy")
@@ -141,6 +142,8 @@ class FitReport:
     fits: list[sizing.Fit] = field(default_factory=list)
     note: str = ""
     checked: bool = True
+    # Every role together, said before the roles (disaggregated mode).
+    verdict: sizing.Verdict | None = None
 
 
 def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFacts) -> FitReport:
@@ -166,7 +169,7 @@ def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFa
         )
         for role in worker_roles(config.mode)
     ]
-    return FitReport(fits=fits, note=sizing.combined(fits, nodes))
+    return FitReport(fits=fits, verdict=sizing.verdict(fits, nodes) if len(fits) > 1 else None)
 
 
 def _estimate_only(config: DeploymentConfig, model: ModelFacts, role: str) -> sizing.Fit:
@@ -470,15 +473,10 @@ def resolve_unknown(*, namespace: str, name: str) -> None:
             _record(deletion, Outcome.FAILED, "The cluster still has it: it was not deleted.")
 
 
-def free_name(*, namespace: str, name: str, engine: str, mode: str) -> str | None:
-    """A name like `name-2` that no DGD in the namespace uses yet, or None if none is found."""
-    try:
-        taken = {
-            (dgd.get("metadata") or {}).get("name") for dgd in cluster.dgd_list(namespace=namespace)
-        }
-    except cluster.ClusterError:
-        return None
-    limit = max_name_length(engine, mode)
+def propose_name(*, name: str, taken: set[str], limit: int, keep: bool = True) -> str | None:
+    """`name` when free (and `keep`), else the first of `name-2` … `name-9` that is free."""
+    if keep and name not in taken:
+        return name
     base = re.sub(r"-\d+$", "", name)
     for number in range(2, 10):
         suffix = f"-{number}"
@@ -486,6 +484,16 @@ def free_name(*, namespace: str, name: str, engine: str, mode: str) -> str | Non
         if candidate not in taken:
             return candidate
     return None
+
+
+def free_name(*, namespace: str, name: str, engine: str, mode: str) -> str | None:
+    """A name like `name-2` that no DGD in the namespace uses yet, or None if none is found."""
+    taken = dgd_names(namespace=namespace)
+    if taken is None:
+        return None
+    return propose_name(
+        name=name, taken=taken | {name}, limit=max_name_length(engine, mode), keep=False
+    )
 
 
 # --- deleting -------------------------------------------------------------------------------

@@ -188,9 +188,14 @@ def gpu_nodes(nodes: list[dict], pods: list[dict]) -> list[GpuNode]:
 # --- the fit ----------------------------------------------------------------------------------
 
 
+# What a fit can be: fits now; room for some workers now; no room right now (it would fit
+# on this cluster once GPUs are freed); can never fit on this cluster as it is; not checked.
+FITS, PARTIAL, BUSY, NEVER, UNKNOWN = "fits", "partial", "busy", "never", "unknown"
+
+
 @dataclass(frozen=True)
 class Fit:
-    """Whether one worker role fits: status is fits, partial, no or unknown."""
+    """Whether one worker role fits: status is fits, partial, busy, never or unknown."""
 
     role: str
     status: str
@@ -200,7 +205,7 @@ class Fit:
 
     @property
     def ok(self) -> bool:
-        return self.status == "fits"
+        return self.status == FITS
 
 
 def _memory_ok(node: GpuNode, need: float) -> bool:
@@ -212,16 +217,20 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def _nodes_have(nodes: list[GpuNode], tp: int) -> str:
-    """ "2 nodes have 1 free H100 80GB; 1 node has 1 free L40S 48GB", largest group first."""
-    groups: dict[str, int] = {}
+def _nodes_have(nodes: list[GpuNode]) -> str:
+    """ "2 nodes have 8 free H100 80GB; 1 node has 3 free L40S 48GB", most nodes first."""
+    groups: dict[tuple[int, str], int] = {}
     for node in nodes:
-        groups[node.label] = groups.get(node.label, 0) + 1
-    ordered = sorted(groups.items(), key=lambda item: (-item[1], item[0]))
+        groups[(node.free, node.label)] = groups.get((node.free, node.label), 0) + 1
+    ordered = sorted(groups.items(), key=lambda item: (-item[1], -item[0][0], item[0][1]))
     return "; ".join(
-        f"{_plural(count, 'node')} {'has' if count == 1 else 'have'} {tp} free {label}"
-        for label, count in ordered
+        f"{_plural(count, 'node')} {'has' if count == 1 else 'have'} {free} free {label}"
+        for (free, label), count in ordered
     )
+
+
+def _largest(nodes: list[GpuNode]) -> GpuNode:
+    return max(nodes, key=lambda node: (node.allocatable, node.memory or 0))
 
 
 def fit(
@@ -242,30 +251,51 @@ def fit(
         tensor_parallel_size=tp,
         dtype=dtype,
     )
+    gpus = _plural(tp, "GPU")
 
     def result(status: str, message: str) -> Fit:
         return Fit(role=role, status=status, message=message, estimate=need, replicas=replicas)
 
     if not nodes:
-        return result("no", f"No node in the cluster advertises {GPU_RESOURCE}.")
+        return result(NEVER, f"Can never fit on this cluster: no node advertises {GPU_RESOURCE}.")
     roomy = [node for node in nodes if _memory_ok(node, need.per_gpu)]
     if not roomy:
-        return result("no", _needs_more_tp(need, nodes, parameters_billions, context_length, dtype))
-    candidates = [node for node in roomy if node.free >= tp]
-    if not candidates:
-        largest = max(node.free for node in roomy)
+        why = _needs_more_tp(need, nodes, parameters_billions, context_length, dtype)
         return result(
-            "no",
-            f"No node has {tp} free GPU{'' if tp == 1 else 's'} (largest: {largest} free).",
+            NEVER, f"Can never fit on this cluster at TP {tp}: {why[:1].lower()}{why[1:]}"
+        )
+    big_enough = [node for node in roomy if node.allocatable >= tp]
+    if not big_enough:
+        largest = _largest(roomy)
+        return result(
+            NEVER,
+            f"Can never fit on this cluster: a worker needs {gpus} on one node, and the "
+            f"largest node has {largest.allocatable} {largest.label}.",
+        )
+    capacity = sum(node.allocatable // tp for node in big_enough)
+    if capacity < replicas:
+        return result(
+            NEVER,
+            f"Can never fit on this cluster: its nodes hold at most {capacity} of "
+            f"{replicas} workers with {gpus} each, even with every GPU free.",
+        )
+    candidates = [node for node in big_enough if node.free >= tp]
+    if not candidates:
+        most = max(big_enough, key=lambda node: node.free)
+        return result(
+            BUSY,
+            f"No room right now: a worker needs {gpus} free on one node, and the most free "
+            f"on any node is {most.free} (of {most.allocatable} {most.label}); other pods "
+            "use the rest. It stays Pending until GPUs are freed.",
         )
     room = sum(node.free // tp for node in candidates)
-    where = _nodes_have(candidates, tp)
+    where = _nodes_have(candidates)
     if room >= replicas:
-        return result("fits", f"Fits: {where}.")
+        return result(FITS, f"Fits: {where}.")
     return result(
-        "partial",
+        PARTIAL,
         f"Room for {room} of {replicas} workers now: {where}. The rest stay Pending until "
-        "GPUs free up.",
+        "GPUs are freed.",
     )
 
 
@@ -310,13 +340,10 @@ def _needs_more_tp(
     )
 
 
-def combined(fits: list[Fit], nodes: list[GpuNode]) -> str:
-    """When each role fits alone, whether they fit together on the same free GPUs."""
-    if not all(f.ok for f in fits) or len(fits) < 2:
-        return ""
-    free = {node.name: node.free for node in nodes}
+def _pack(fits: list[Fit], free: dict[str, int], nodes: list[GpuNode]) -> bool:
+    """Whether every worker of every role finds a node, widest first, fullest node first."""
     by_name = {node.name: node for node in nodes}
-    # Place the widest workers first, each on the fullest node that still has room.
+    free = dict(free)
     workers = sorted(
         (
             (f.estimate.tensor_parallel_size, f.estimate.per_gpu)
@@ -331,14 +358,45 @@ def combined(fits: list[Fit], nodes: list[GpuNode]) -> str:
             name for name, count in free.items() if count >= tp and _memory_ok(by_name[name], need)
         ]
         if not options:
-            total = sum(tp for tp, _ in workers)
-            return (
-                f"Together the workers need {total} GPUs; the free GPUs cannot hold all of "
-                "them at once."
-            )
+            return False
         chosen = min(options, key=lambda name: free[name])
         free[chosen] -= tp
-    return ""
+    return True
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The fit of the whole deployment, said first: fits, partial, busy or never."""
+
+    status: str
+    message: str
+
+
+def verdict(fits: list[Fit], nodes: list[GpuNode]) -> Verdict:
+    """One sentence for every role together: fits now, no room right now, or never fits."""
+    total = sum(f.estimate.tensor_parallel_size * f.replicas for f in fits if f.estimate)
+    never = [f.role for f in fits if f.status == NEVER]
+    if never:
+        return Verdict(
+            NEVER,
+            f"Can never fit on this cluster: the {' and '.join(never)} workers cannot be "
+            "placed (see below).",
+        )
+    if not _pack(fits, {node.name: node.allocatable for node in nodes}, nodes):
+        return Verdict(
+            NEVER,
+            f"Can never fit on this cluster: together the workers need {total} GPUs, more "
+            "than its nodes can hold at once even with every GPU free.",
+        )
+    if all(f.ok for f in fits) and _pack(fits, {node.name: node.free for node in nodes}, nodes):
+        return Verdict(FITS, f"Fits: all {total} GPUs of the workers are free now.")
+    waiting = [f.role for f in fits if not f.ok] or [f.role for f in fits]
+    return Verdict(
+        BUSY,
+        f"No room right now: together the workers need {total} GPUs and the free GPUs cannot "
+        f"hold all of them at once ({' and '.join(waiting)} would wait). They fit on this "
+        "cluster once GPUs are freed.",
+    )
 
 
 def _gb(value: float) -> str:

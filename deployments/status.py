@@ -169,16 +169,30 @@ def deployment_status(dgd: dict | None, *, pods: list[dict] = ()) -> Badge:
 # --- replica counts ---------------------------------------------------------------------------
 
 
-def _spec_components(dgd: dict) -> list[tuple[str, int]]:
+_NOT_WORKERS = ("frontend", "planner", "epp")
+ROLE_ORDER = ("prefill", "decode", "worker")
+
+
+def _spec_components(dgd: dict) -> list[tuple[str, str, int]]:
+    """Name, type and desired replicas of each component, in either API version."""
     spec = dgd.get("spec") or {}
     if isinstance(spec.get("components"), list):
-        return [(c.get("name", ""), int(c.get("replicas", 1))) for c in spec["components"]]
-    services = spec.get("services") or {}
-    return [(name, int((s or {}).get("replicas", 1))) for name, s in services.items()]
+        return [
+            (c.get("name", ""), c.get("type", ""), int(c.get("replicas", 1)))
+            for c in spec["components"]
+        ]
+    result = []
+    for name, service in (spec.get("services") or {}).items():
+        service = service or {}
+        kind = service.get("subComponentType") or service.get("componentType") or ""
+        if not kind and name.lower() == "frontend":
+            kind = "frontend"
+        result.append((name, kind, int(service.get("replicas", 1))))
+    return result
 
 
 def component_replicas(dgd: dict, *, pods: list[dict] | None = None) -> list[dict]:
-    """Per component: name, ready and desired replicas.
+    """Per component: name, type, ready and desired replicas.
 
     Dynamo 1.x reports counts per component in the status; 0.6's status has none (its
     schema has only state and conditions), so the ready count comes from the pods.
@@ -190,11 +204,12 @@ def component_replicas(dgd: dict, *, pods: list[dict] | None = None) -> list[dic
     if counts is None and pods is not None:
         counts = _ready_pods_by_component(pods)
     result = []
-    for name, desired in _spec_components(dgd):
+    for name, kind, desired in _spec_components(dgd):
         seen = (counts or {}).get(name) or {}
         result.append(
             {
                 "name": name,
+                "type": kind,
                 "ready": int(seen.get("readyReplicas") or 0),
                 "desired": int(seen.get("replicas", desired) or 0),
             }
@@ -211,10 +226,42 @@ def _ready_pods_by_component(pods: list[dict]) -> dict[str, dict]:
     return counts
 
 
+@dataclass(frozen=True)
+class RoleCount:
+    """Ready and desired workers of one role: worker (aggregated), prefill or decode."""
+
+    role: str
+    ready: int
+    desired: int
+
+
+def worker_replicas(dgd: dict, *, pods: list[dict] | None = None) -> tuple[RoleCount, ...]:
+    """The workers per role; the frontend (and planner) serve no model, so they do not count."""
+    roles: dict[str, list[int]] = {}
+    for component in component_replicas(dgd, pods=pods):
+        if component["type"] in _NOT_WORKERS:
+            continue
+        role = component["type"] if component["type"] in ("prefill", "decode") else "worker"
+        counts = roles.setdefault(role, [0, 0])
+        counts[0] += component["ready"]
+        counts[1] += component["desired"]
+    return tuple(
+        RoleCount(role, *roles[role])
+        for role in sorted(roles, key=lambda role: ROLE_ORDER.index(role))
+    )
+
+
+def workers_text(roles: tuple[RoleCount, ...]) -> str:
+    """ "1/1" for one kind of worker; "prefill 1/1 · decode 2/2" when disaggregated."""
+    if len(roles) == 1 and roles[0].role == "worker":
+        return f"{roles[0].ready}/{roles[0].desired}"
+    return " · ".join(f"{r.role} {r.ready}/{r.desired}" for r in roles) or "-"
+
+
 def replica_counts(dgd: dict, *, pods: list[dict] | None = None) -> tuple[int, int]:
-    """Ready and desired replicas summed over all components."""
-    components = component_replicas(dgd, pods=pods)
-    return sum(c["ready"] for c in components), sum(c["desired"] for c in components)
+    """Ready and desired workers summed over the roles (the frontend not counted)."""
+    roles = worker_replicas(dgd, pods=pods)
+    return sum(r.ready for r in roles), sum(r.desired for r in roles)
 
 
 # --- age --------------------------------------------------------------------------------------
@@ -247,6 +294,17 @@ def pod_phase(pod: dict) -> str:
     if reason:
         return reason
     return (pod.get("status") or {}).get("phase", "Unknown")
+
+
+def pod_reason(pod: dict) -> str:
+    """Why a pod is not running yet, in the scheduler's or the kubelet's words ("" if it is)."""
+    if _terminating(pod):
+        return ""
+    blocked = _unschedulable(pod)
+    if blocked:
+        return blocked
+    _, message = _waiting(pod)
+    return message
 
 
 def pod_restarts(pod: dict) -> int:
@@ -468,13 +526,13 @@ def why_not_ready(
     if creating:
         return Reason(
             f"{_cap(_pods_phrase(creating))} {_verb(creating, 'is', 'are')} pulling the "
-            f"image and creating containers ({ready} of {desired} replicas ready)."
+            f"image and creating containers ({ready} of {desired} workers ready)."
         )
     loading = [pod for pod in live if not pod_ready(pod)]
     if loading:
         return Reason(
             f"{_cap(_pods_phrase(loading))} {_verb(loading, 'is', 'are')} running and "
-            f"loading the model ({ready} of {desired} replicas ready)."
+            f"loading the model ({ready} of {desired} workers ready)."
         )
     message = badge.reason or "waiting for the operator to report it ready"
     return Reason(f"All pods are ready; {message[0].lower()}{message[1:].rstrip('.')}.")

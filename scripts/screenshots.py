@@ -250,9 +250,11 @@ def catalog_and_deploy_form(page: Page, url: str) -> None:
     page.get_by_role("radio", name="Disaggregated").check()
     page.get_by_label("Decode GPUs per worker (TP)").select_option("2")
     page.get_by_label("Router mode").select_option("kv")
-    fit = page.locator("[data-gpu-fit]")
+    fit = page.locator("#fit-wide")
     expect(fit).to_contain_text("prefill: Fits")
-    expect(fit).to_contain_text("decode: Needs at least TP 4")
+    expect(fit).to_contain_text(
+        "decode: Can never fit on this cluster at TP 2: needs at least TP 4"
+    )
     expect(page.get_by_label("Manifest YAML")).to_contain_text("--disaggregation-mode")
     page.locator(":focus").blur()
     shoot(page, "deploy.png")

@@ -19,6 +19,7 @@ from deployments.forms import DeploymentForm, initial_from_config
 from deployments.manifests import ModelFacts, config_field_for_path, render_yaml
 from deployments.models import DeploymentSubmission, Outcome
 from deployments.plan import plan
+from deployments.selectors import dgd_names
 from deployments.services import (
     ClusterSession,
     DeploymentFailed,
@@ -66,6 +67,7 @@ def new(request: HttpRequest) -> HttpResponse:
         "target": target,
         "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
         "allowed_namespaces": settings.DYNAMOTE_NAMESPACES,
+        "taken_names": _taken_names(request, session=session),
     }
     if request.method == "POST":
         return _submit(request, model=model, session=session, form_kwargs=form_kwargs)
@@ -91,6 +93,15 @@ def new(request: HttpRequest) -> HttpResponse:
     partial = request.htmx and bound and not request.htmx.boosted
     template = "deployments/new.html#live" if partial else "deployments/new.html"
     return TemplateResponse(request, template, {**context, "oob": partial})
+
+
+def _taken_names(request: HttpRequest, *, session: ClusterSession) -> set[str]:
+    """The DGD names in the namespace the form is for, so the proposed name is a free one."""
+    source = request.POST if request.method == "POST" else request.GET
+    namespace = str(source.get("namespace") or settings.DYNAMOTE_DEFAULT_NAMESPACE).strip()
+    if session.down is not None:
+        return set()
+    return dgd_names(namespace=namespace) or set()
 
 
 def _submit(request: HttpRequest, *, model, session: ClusterSession, form_kwargs) -> HttpResponse:
@@ -137,10 +148,22 @@ def _submit(request: HttpRequest, *, model, session: ClusterSession, form_kwargs
                 messages.success(request, f"Deployment {submission.name} created")
             url = detail_url(namespace=submission.namespace, name=submission.name)
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    if failed is None:
+        # Said as a toast too: on a phone the first error may be far from the button.
+        count = len(form.errors)
+        messages.error(
+            request,
+            f"Not deployed: fix the {count} highlighted fields."
+            if count > 1
+            else "Not deployed: fix the highlighted field.",
+        )
     context = _context(request, model=model, form=form, session=session, data=data)
     context["failed_submission"] = failed
     template = "deployments/new.html#deploy" if request.htmx else "deployments/new.html"
-    return TemplateResponse(request, template, context)
+    response = TemplateResponse(request, template, context)
+    if request.htmx:
+        response["HX-Trigger-After-Settle"] = "dynamote:form-invalid"
+    return response
 
 
 def _explain_failure(form: DeploymentForm, failure: DeploymentFailed, *, session) -> None:

@@ -170,20 +170,93 @@
 })();
 
 // ---------------------------------------------------------------------------------------------
-// Deploy form: a generated name that was not edited follows the chosen engine
-// (qwen3-8b-vllm -> qwen3-8b-sglang). The server does the same, so this is only for the eye.
+// Deploy form: the proposed name. Until the user types their own, the name follows the chosen
+// engine and stays free in the chosen namespace (the preview brings the free names for it).
+// The server does the same with a name nobody typed, so this is only for the eye.
 (function () {
   "use strict";
 
-  document.addEventListener("change", function (event) {
-    var radio = event.target;
-    if (!radio.matches || !radio.matches("#deploy-form input[name=engine]")) return;
-    var name = document.querySelector("#deploy-form input[data-generated-names]");
-    if (!name) return;
-    var generated = JSON.parse(name.getAttribute("data-generated-names") || "{}");
-    var names = Object.keys(generated).map(function (key) { return generated[key]; });
-    if ((name.value === "" || names.indexOf(name.value) !== -1) && generated[radio.value]) {
-      name.value = generated[radio.value];
-    }
+  function nameField() {
+    return document.querySelector("#deploy-form input[name=name]");
+  }
+
+  function generated(field) {
+    return JSON.parse(field.getAttribute("data-generated-names") || "{}");
+  }
+
+  function engine() {
+    var checked = document.querySelector("#deploy-form input[name=engine]:checked");
+    return checked ? checked.value : "";
+  }
+
+  // A name the user typed is theirs; an empty field or a proposed one is not.
+  function typed(field) {
+    return field.getAttribute("data-typed") === "true";
+  }
+
+  function values(names) {
+    return Object.keys(names).map(function (key) { return names[key]; });
+  }
+
+  // Only a name that is empty or one Dynamote proposed is replaced: the page may have been
+  // redrawn (a refused submit) since the user typed, so their name is recognised by its value.
+  function propose(field, names, known) {
+    if (typed(field) || !names[engine()]) return;
+    if (field.value !== "" && known.indexOf(field.value) === -1) return;
+    if (field.value !== names[engine()]) field.value = names[engine()];
+  }
+
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!event.isTrusted || !field.matches || !field.matches("#deploy-form input[name=name]")) return;
+    var known = values(generated(field));
+    field.setAttribute("data-typed", field.value !== "" && known.indexOf(field.value) === -1 ? "true" : "false");
   }, true);
+
+  document.addEventListener("change", function (event) {
+    if (!event.target.matches || !event.target.matches("#deploy-form input[name=engine]")) return;
+    var field = nameField();
+    if (field) propose(field, generated(field), values(generated(field)));
+  }, true);
+
+  // Each preview carries the names that are free in the namespace it was asked for.
+  document.addEventListener("htmx:afterSettle", function () {
+    var field = nameField();
+    var fresh = document.querySelector("#live [data-generated-names-now]");
+    if (!field || !fresh) return;
+    var names = JSON.parse(fresh.getAttribute("data-generated-names-now") || "{}");
+    var known = values(generated(field)).concat(values(names));
+    field.setAttribute("data-generated-names", JSON.stringify(names));
+    propose(field, names, known);
+  });
+
+  // "Use <name>" after the cluster said the name is taken: fill the field and refresh.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-fill-name]");
+    if (!button) return;
+    var field = nameField();
+    if (!field) return;
+    field.value = button.getAttribute("data-fill-name");
+    field.setAttribute("data-typed", "true");
+    field.focus();
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+
+  // A refused submit (the server triggers this event): bring the first error into view and
+  // focus its field; on a phone it may be far above the Deploy button.
+  document.addEventListener("dynamote:form-invalid", function () {
+    var first = Array.prototype.find.call(
+      document.querySelectorAll("#deploy-form .field-errors, #deploy-form [role=alert]"),
+      function (el) { return el.textContent.trim() !== ""; }
+    );
+    if (!first) return;
+    var details = first.closest("details");
+    if (details) details.open = true;
+    var control = /_errors$/.test(first.id) ? document.getElementById(first.id.replace(/_errors$/, "")) : null;
+    if (control && !control.matches("input, select, textarea")) {
+      control = control.querySelector("input:not([type=hidden]), select, textarea");
+    }
+    (control || first).scrollIntoView({ block: "center" });
+    if (control) control.focus({ preventScroll: true });
+  });
 })();

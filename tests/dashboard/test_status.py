@@ -10,6 +10,8 @@ from deployments.status import (
     humanize_age,
     replica_counts,
     why_not_ready,
+    worker_replicas,
+    workers_text,
 )
 
 
@@ -169,19 +171,32 @@ class TestBadge:
 
 
 class TestReplicas:
-    def test_sums_ready_and_desired_over_components(self):
+    def test_counts_workers_not_the_frontend(self):
         counts = {
             "Frontend": {"replicas": 1, "readyReplicas": 1},
             "VllmWorker": {"replicas": 2, "readyReplicas": 1},
         }
-        assert replica_counts(dgd("pending", counts=counts)) == (2, 3)
+        assert replica_counts(dgd("pending", counts=counts)) == (1, 2)
+        assert workers_text(worker_replicas(dgd("pending", counts=counts))) == "1/2"
 
     def test_v1alpha1_services(self):
         counts = {"Frontend": {"replicas": 1, "readyReplicas": 1}}
-        assert replica_counts(dgd("pending", alpha=True, counts=counts)) == (1, 3)
+        assert replica_counts(dgd("pending", alpha=True, counts=counts)) == (0, 2)
 
     def test_spec_when_no_status(self):
-        assert replica_counts(dgd()) == (0, 3)
+        assert replica_counts(dgd()) == (0, 2)
+
+    def test_per_role_when_disaggregated(self):
+        spec = {
+            "services": {
+                "Frontend": {"componentType": "frontend", "replicas": 1},
+                "decode": {"componentType": "worker", "subComponentType": "decode", "replicas": 2},
+                "prefill": {"componentType": "worker", "subComponentType": "prefill"},
+            }
+        }
+        counts = {"decode": {"replicas": 2, "readyReplicas": 2}, "prefill": {"readyReplicas": 1}}
+        found = {"metadata": {}, "spec": spec, "status": {"services": counts}}
+        assert workers_text(worker_replicas(found)) == "prefill 1/1 · decode 2/2"
 
 
 class TestAge:

@@ -96,46 +96,104 @@ def fit(nodes, pods=(), *, params=8.2, context=32768, tp=1, replicas=1):
     )
 
 
-def test_fits_says_how_many_nodes_have_room():
+def test_fits_states_the_free_gpus_the_nodes_have():
     result = fit([node("a", **H100), node("b", **H100)])
     assert result.ok
-    assert result.message == "Fits: 2 nodes have 1 free H100 80GB."
+    assert result.message == "Fits: 2 nodes have 8 free H100 80GB."
 
 
-def test_a_model_too_big_for_one_gpu_needs_a_larger_tp():
+def test_fits_at_tp_8_states_eight_free_not_the_tp():
+    result = fit([node("a", **H100), node("b", **H100), node("c", **H100)], [pod("c", 1)], tp=8)
+    assert result.message == "Fits: 2 nodes have 8 free H100 80GB."
+
+
+def test_nodes_with_different_free_counts_are_said_apart():
+    result = fit([node("a", **H100), node("b", **H100)], [pod("b", 5)], tp=2)
+    assert result.message == "Fits: 1 node has 8 free H100 80GB; 1 node has 3 free H100 80GB."
+
+
+def test_a_model_too_big_for_one_gpu_can_never_fit_at_that_tp():
     # Qwen2.5 Coder 32B in BF16: 65.6 GB of weights alone.
     result = fit([node("l", **L40S)], params=32.8, context=32768)
-    assert result.status == "no"
-    assert result.message.startswith("Needs at least TP 2 on L40S 48GB")
+    assert result.status == "never"
+    assert result.message.startswith(
+        "Can never fit on this cluster at TP 1: needs at least TP 2 on L40S 48GB"
+    )
 
 
-def test_no_node_with_enough_free_gpus_names_the_largest():
+def test_more_gpus_than_any_node_has_can_never_fit():
+    result = fit([node("a", **H100), node("b", **H100)], tp=16)
+    assert result.status == "never"
+    assert result.message == (
+        "Can never fit on this cluster: a worker needs 16 GPUs on one node, and the largest "
+        "node has 8 H100 80GB."
+    )
+
+
+def test_more_workers_than_the_cluster_holds_can_never_fit():
+    result = fit([node("a", **H100)], tp=8, replicas=2)
+    assert result.status == "never"
+    assert "hold at most 1 of 2 workers" in result.message
+
+
+def test_gpus_taken_by_running_pods_mean_no_room_right_now():
     result = fit([node("a", **H100)], [pod("a", 5)], tp=4)
-    assert result.message == "No node has 4 free GPUs (largest: 3 free)."
+    assert result.status == "busy"
+    assert result.message.startswith(
+        "No room right now: a worker needs 4 GPUs free on one node, and the most free on any "
+        "node is 3 (of 8 H100 80GB)"
+    )
 
 
 def test_some_replicas_fit_now():
     result = fit([node("a", **H100)], [pod("a", 6)], replicas=3)
     assert result.status == "partial"
-    assert result.message.startswith("Room for 2 of 3 workers now")
+    assert result.message.startswith("Room for 2 of 3 workers now: 1 node has 2 free H100 80GB")
 
 
-def test_no_gpu_nodes():
-    assert fit([node("cpu", gpus=0)]).message == "No node in the cluster advertises nvidia.com/gpu."
+def test_no_gpu_nodes_can_never_fit():
+    result = fit([node("cpu", gpus=0)])
+    assert result.status == "never"
+    assert result.message == "Can never fit on this cluster: no node advertises nvidia.com/gpu."
 
 
-def test_roles_that_fit_alone_may_not_fit_together():
-    nodes = sizing.gpu_nodes([node("a", **H100)], [pod("a", 6)])
+def roles(nodes, pods=(), *, tp=2, replicas=1):
+    gpu_nodes = sizing.gpu_nodes(nodes, list(pods))
     fits = [
         sizing.fit(
             role=role,
             parameters_billions=8.2,
             context_length=32768,
-            tensor_parallel_size=2,
-            replicas=1,
-            nodes=nodes,
+            tensor_parallel_size=tp,
+            replicas=replicas,
+            nodes=gpu_nodes,
         )
         for role in ("prefill", "decode")
     ]
+    return fits, sizing.verdict(fits, gpu_nodes)
+
+
+def test_roles_that_fit_alone_may_have_no_room_together_right_now():
+    fits, verdict = roles([node("a", **H100)], [pod("a", 6)])
     assert all(f.ok for f in fits)
-    assert "cannot hold all of them" in sizing.combined(fits, nodes)
+    assert verdict.status == "busy"
+    assert verdict.message.startswith("No room right now: together the workers need 4 GPUs")
+
+
+def test_roles_that_fit_together_fit():
+    _fits, verdict = roles([node("a", **H100)])
+    assert verdict.status == "fits"
+    assert verdict.message == "Fits: all 4 GPUs of the workers are free now."
+
+
+def test_roles_that_cannot_fit_together_even_on_an_empty_cluster_never_fit():
+    fits, verdict = roles([node("a", **H100)], tp=8)
+    assert all(f.ok for f in fits)
+    assert verdict.status == "never"
+    assert "together the workers need 16 GPUs" in verdict.message
+
+
+def test_a_role_that_never_fits_makes_the_whole_never_fit():
+    _fits, verdict = roles([node("a", **H100)], tp=16)
+    assert verdict.status == "never"
+    assert verdict.message.startswith("Can never fit on this cluster: the prefill and decode")

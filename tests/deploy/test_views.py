@@ -68,7 +68,8 @@ def test_disaggregated_mode_checks_the_fit_per_role(member_client, cluster_sandb
         decode_tensor_parallel_size=2,
     ).content.decode()
     assert "prefill:</strong> Fits:" in html
-    assert "decode:</strong> Fits: 2 nodes have 2 free H100 80GB" in html
+    assert "decode:</strong> Fits: 2 nodes have 8 free H100 80GB" in html
+    assert "Fits: all 4 GPUs of the workers are free now." in html
     assert "--disaggregation-mode" in html
 
 

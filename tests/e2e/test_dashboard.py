@@ -38,7 +38,7 @@ def test_deploying_becomes_ready_without_reload(dashboard, cluster_sandbox, live
     page.evaluate("window.stillTheSamePage = true")
     cluster_sandbox.advance(60)
     expect(row(page, "llama").locator("[data-badge]")).to_have_text("Ready", timeout=8000)
-    expect(row(page, "llama")).to_contain_text("2/2")
+    expect(row(page, "llama").locator("[data-workers]")).to_have_text("1/1")
     assert page.evaluate("window.stillTheSamePage") is True
 
 

@@ -64,9 +64,12 @@ def test_disaggregated_with_the_kv_router(deploy_page: Page, live_server, cluste
     page.get_by_label("Router mode").select_option("kv")
     expect(manifest(page)).to_contain_text("--disaggregation-mode")
     expect(manifest(page)).to_contain_text("value: kv")
-    fit = page.locator("[data-gpu-fit]")
+    fit = page.locator("#fit-wide [data-gpu-fit]")
     expect(fit).to_contain_text("prefill: Fits:")
-    expect(fit).to_contain_text("decode: Fits: 2 nodes have 2 free H100 80GB")
+    expect(fit).to_contain_text("decode: Fits: 2 nodes have 8 free H100 80GB")
+    expect(page.locator("#fit-wide [data-fit-verdict]")).to_have_text(
+        "Fits: all 4 GPUs of the workers are free now."
+    )
     deploy(page)
     page.wait_for_url(f"{live_server.url}/deployments/default/qwen3-8b-vllm/")
     created = cluster_sandbox.get("dgd", "default", "qwen3-8b-vllm")
