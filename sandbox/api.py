@@ -927,13 +927,13 @@ class Api:
             return Response(200, dumps(new), headers=headers)
         self.store.put(resource.store_key, new)
         self.sim.touch()
-        return Response(
-            200,
-            self._encoder(info, crd)(
-                self.store.entry(resource.store_key, info.namespace, info.name)
-            ),
-            headers=headers,
+        answer = self._encoder(info, crd)(
+            self.store.entry(resource.store_key, info.namespace, info.name)
         )
+        if new_meta.get("deletionTimestamp") and not new_meta.get("finalizers"):
+            # The last finalizer of a deleted object is gone: the API server removes it.
+            self.store.delete(resource.store_key, info.namespace, info.name)
+        return Response(200, answer, headers=headers)
 
     def _current(self, entry: Entry, info: RequestInfo, crd: dict) -> dict:
         """The stored object, as a private copy in the request's version."""

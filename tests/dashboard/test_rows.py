@@ -91,9 +91,30 @@ def test_a_row_being_deleted_keeps_its_model_and_engine(member_client, cluster_s
     cluster_sandbox.advance(60)
     rows(member_client)
     cluster.dgd_delete(namespace="default", name="llama")
+    # The operator's finalizer keeps the DGD, marked for deletion, while its pods go.
+    row = rows(member_client)["llama"]
+    assert row.badge.key == "deleting" and not row.gone
+    assert (row.model_name, row.engine_label) == ("Llama 3.1 8B Instruct", "vLLM")
+    # Without a finalizer (or once it is removed) the DGD goes first and its pods remain.
+    _remove_finalizers(cluster_sandbox, "llama")
     row = rows(member_client)["llama"]
     assert row.gone and row.badge.key == "deleting"
     assert (row.model_name, row.engine_label) == ("Llama 3.1 8B Instruct", "vLLM")
+
+
+def _remove_finalizers(sandbox, name: str) -> None:
+    from kubernetes import client as k8s
+
+    from tests.fixtures.sandbox import sandbox_api_client
+
+    k8s.CustomObjectsApi(sandbox_api_client(sandbox)).patch_namespaced_custom_object(
+        cluster.GROUP,
+        "v1beta1",
+        "default",
+        cluster.DGD_PLURAL,
+        name,
+        {"metadata": {"finalizers": []}},
+    )
 
 
 def test_a_row_being_deleted_keeps_them_even_when_first_seen_deleting(
@@ -103,6 +124,7 @@ def test_a_row_being_deleted_keeps_them_even_when_first_seen_deleting(
     create_dgd("llama", model="meta-llama/Llama-3.1-8B-Instruct")
     cluster_sandbox.advance(60)
     cluster.dgd_delete(namespace="default", name="llama")
+    _remove_finalizers(cluster_sandbox, "llama")
     row = rows(member_client)["llama"]
     assert row.gone
     assert (row.model_name, row.engine_label) == ("Llama 3.1 8B Instruct", "vLLM")
