@@ -16,7 +16,7 @@ from typing import Any
 import celpy
 from celpy import celtypes, json_to_cel
 
-from .schema import FieldError, _child
+from .schema import FieldError, _child, _type_name
 
 _MISSING = object()
 _QUANTITY = re.compile(r"^([+-]?[0-9.]+)(?:([eE][+-]?[0-9]+)|(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E))?$")
@@ -116,15 +116,3 @@ def _check(rule: dict, value: Any, old: Any, path: str, errors: list[FieldError]
         message = rule.get("message") or f"failed rule: {rule['rule']}"
         reason = rule.get("reason", "FieldValueInvalid")
         errors.append(FieldError(path, f'Invalid value: "{kind}": {message}', reason))
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number" if isinstance(value, float) else "integer"
-    return "string"
