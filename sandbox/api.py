@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
@@ -133,8 +133,10 @@ CORE = {
     for r in (
         Resource("namespaces", "", "Namespace", False, ("create", "get", "list"), ("ns",)),
         Resource("nodes", "", "Node", False, ("get", "list"), ("no",)),
-        Resource("pods", "", "Pod", True, ("delete", "get", "list"), ("po",)),
-        Resource("secrets", "", "Secret", True, ("create", "delete", "get", "list")),
+        Resource("pods", "", "Pod", True, ("delete", "deletecollection", "get", "list"), ("po",)),
+        Resource(
+            "secrets", "", "Secret", True, ("create", "delete", "deletecollection", "get", "list")
+        ),
         Resource("services", "", "Service", True, ("get", "list"), ("svc",)),
         Resource("events", "", "Event", True, ("get", "list"), ("ev",)),
     )
@@ -154,7 +156,7 @@ SSAR = Resource(
     False,
     ("create",),
 )
-CR_VERBS = ("create", "delete", "get", "list", "patch", "update")
+CR_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update")
 
 
 @dataclass
@@ -468,9 +470,11 @@ class Api:
             return self._access_review(body)
         payload = self._decode(body, headers, info.verb)
         dry_run = query.get("dryRun") == "All"
-        if info.verb == "delete" and isinstance(payload, dict):
+        if info.verb in ("delete", "deletecollection") and isinstance(payload, dict):
             # kubectl delete --dry-run=server sends it in the DeleteOptions body.
             dry_run = dry_run or "All" in (payload.get("dryRun") or [])
+        if info.verb == "deletecollection":
+            return self._delete_collection(info, resource, crd, query, dry_run)
         if crd is not None:
             validation = query.get("fieldValidation") or "Warn"
             if validation not in ("Strict", "Warn", "Ignore"):
@@ -512,6 +516,46 @@ class Api:
     def _list(
         self, info: RequestInfo, resource: Resource, crd: dict | None, query: dict, table: bool
     ) -> Response:
+        selected = self._select(info, resource, query)
+        if table:
+            return self._table(info, resource, crd, [self._encoder(info, crd)(e) for e in selected])
+        return self._list_response(info, resource, crd, selected)
+
+    def _list_response(
+        self, info: RequestInfo, resource: Resource, crd: dict | None, entries: list[Entry]
+    ) -> Response:
+        version = f"{info.group}/{info.version}" if info.group else info.version
+        encode = self._encoder(info, crd)
+        head = dumps(
+            {
+                "apiVersion": version,
+                "kind": f"{resource.kind}List",
+                "metadata": {"resourceVersion": self.store.resource_version},
+            }
+        )
+        body = head[:-1] + b',"items":[' + b",".join(encode(e) for e in entries) + b"]}"
+        return Response(200, body)
+
+    def _delete_collection(
+        self, info: RequestInfo, resource: Resource, crd: dict | None, query: dict, dry_run: bool
+    ) -> Response:
+        """Like the apiserver's deletecollection: each selected object is deleted as by its own
+        DELETE (finalizers included); the answer lists them."""
+        selected = self._select(info, resource, query)
+        response = self._list_response(info, resource, crd, selected)
+        for entry in selected:
+            meta = entry.obj["metadata"]
+            one = replace(
+                info, verb="delete", namespace=meta.get("namespace", ""), name=meta["name"]
+            )
+            if crd is not None:
+                self._delete_cr(one, resource, crd, dry_run)
+            else:
+                self._delete_core(one, resource, dry_run)
+        return response
+
+    def _select(self, info: RequestInfo, resource: Resource, query: dict) -> list[Entry]:
+        """The objects a list (or deletecollection) selects, by namespace and selectors."""
         try:
             requirements = parse_label_selector(query.get("labelSelector"))
             field_match = parse_field_selector(
@@ -527,22 +571,9 @@ class Api:
         if owner is None:
             entries = sorted(entries, key=_entry_key)
         label_match = label_matcher(requirements)
-        selected = [
+        return [
             e for e in entries if (not requirements or label_match(e.obj)) and field_match(e.obj)
         ]
-        version = f"{info.group}/{info.version}" if info.group else info.version
-        if table:
-            return self._table(info, resource, crd, [self._encoder(info, crd)(e) for e in selected])
-        encode = self._encoder(info, crd)
-        head = dumps(
-            {
-                "apiVersion": version,
-                "kind": f"{resource.kind}List",
-                "metadata": {"resourceVersion": self.store.resource_version},
-            }
-        )
-        body = head[:-1] + b',"items":[' + b",".join(encode(e) for e in selected) + b"]}"
-        return Response(200, body)
 
     def _get(
         self,
