@@ -25,6 +25,8 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
+from deployments.names import NAME_RULE, NAMESPACE_RULE, is_name, is_namespace
+
 logger = logging.getLogger("dynamote.cluster")
 
 GROUP = "nvidia.com"
@@ -111,6 +113,26 @@ class ServerError(ClusterError):
 class DynamoNotInstalled(ClusterError):
     status = 503
     title = "Dynamo not installed"
+
+
+class InvalidName(ClusterError):
+    """A namespace or name Kubernetes would refuse; raised before any request is sent."""
+
+    status = 400
+    title = "Invalid name"
+
+
+def _check_names(*, namespace: str | None = None, name: str | None = None) -> None:
+    """Refuses names that would make the client address another URL than the object's.
+
+    A name of "", "." or ".." turns `…/dynamographdeployments/<name>` into the collection
+    itself (a DELETE there deletes every DGD in the namespace); "/", "?" or "#" reach other
+    paths. Only names Kubernetes itself accepts are sent.
+    """
+    if namespace is not None and not is_namespace(namespace):
+        raise InvalidName(f"{namespace!r} is not a namespace. {NAMESPACE_RULE}")
+    if name is not None and not is_name(name):
+        raise InvalidName(f"{name!r} is not a valid name. {NAME_RULE}")
 
 
 @dataclass(frozen=True)
@@ -498,14 +520,21 @@ METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,ap
 
 def secret_exists(*, namespace: str, name: str) -> bool:
     """Whether the Secret exists; only its metadata is fetched, never its values."""
+    _check_names(namespace=namespace, name=name)
+    api = k8s.CoreV1Api(_client().api)
     try:
-        _raw_get(
-            f"/api/v1/namespaces/{namespace}/secrets/{name}",
+        # The client builds (and quotes) the path from the name and namespace.
+        response = _call(
             "get",
             "secrets",
             namespace,
-            accept=METADATA_ONLY,
+            api.read_namespaced_secret,
+            name,
+            namespace,
+            _headers={"Accept": METADATA_ONLY},
+            _preload_content=False,
         )
+        response.read()
     except NotFound:
         return False
     return True
@@ -519,6 +548,7 @@ def nodes() -> list[dict]:
 
 def pods(*, namespace: str | None, label_selector: str = "") -> list[dict]:
     """Pods in one namespace, or in all when namespace is None."""
+    _check_names(namespace=namespace)
     api = k8s.CoreV1Api(_client().api)
     if namespace is None:
         response = _call(
@@ -544,6 +574,7 @@ def pods(*, namespace: str | None, label_selector: str = "") -> list[dict]:
 
 def pod_log(*, namespace: str, name: str, tail_lines: int = 20, previous: bool = False) -> str:
     """The last lines of a pod's log; `previous` reads the container's run before this one."""
+    _check_names(namespace=namespace, name=name)
     api = k8s.CoreV1Api(_client().api)
     response = _call(
         "get",
@@ -568,6 +599,7 @@ def _custom() -> k8s.CustomObjectsApi:
 
 def dgd_list(*, namespace: str | None, label_selector: str = "") -> list[dict]:
     """DGDs in one namespace, or in all when namespace is None, in the preferred version."""
+    _check_names(namespace=namespace)
     version = preferred_dgd_version()
     api = _custom()
     if namespace is None:
@@ -599,6 +631,7 @@ def dgd_list(*, namespace: str | None, label_selector: str = "") -> list[dict]:
 
 
 def dgd_get(*, namespace: str, name: str) -> dict:
+    _check_names(namespace=namespace, name=name)
     version = preferred_dgd_version()
     response = _call(
         "get",
@@ -618,6 +651,7 @@ def dgd_get(*, namespace: str, name: str) -> dict:
 def dgd_create(*, manifest: dict, dry_run: bool = False) -> dict:
     """Creates the DGD in the manifest's own namespace and version."""
     namespace = manifest["metadata"]["namespace"]
+    _check_names(namespace=namespace, name=manifest["metadata"].get("name"))
     version = manifest["apiVersion"].split("/", 1)[1]
     # Strict: a field the CRD does not know is refused (400 with its path), never dropped.
     kwargs = {"field_validation": "Strict", **({"dry_run": "All"} if dry_run else {})}
@@ -638,6 +672,7 @@ def dgd_create(*, manifest: dict, dry_run: bool = False) -> dict:
 
 
 def dgd_delete(*, namespace: str, name: str) -> dict:
+    _check_names(namespace=namespace, name=name)
     version = preferred_dgd_version()
     response = _call(
         "delete",
@@ -660,6 +695,7 @@ def dgd_delete(*, namespace: str, name: str) -> dict:
 
 def namespace_events(*, namespace: str) -> list[dict]:
     """Every event in a namespace in one call (callers filter by involved object)."""
+    _check_names(namespace=namespace)
     api = k8s.CoreV1Api(_client().api)
     response = _call(
         "list", "events", namespace, api.list_namespaced_event, namespace, _preload_content=False

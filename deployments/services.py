@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments import cluster, selectors, sizing
+from deployments import cluster, selectors, sizing, snippets
 from deployments.manifests import (
     DEFAULT_API_VERSION,
     DeploymentConfig,
@@ -23,6 +23,7 @@ from deployments.manifests import (
 )
 from deployments.mirror import cache_expire
 from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
+from deployments.names import NAME_RULE, is_name, is_namespace
 from deployments.plan import Target, offline_target
 from deployments.selectors import dgd_names
 from deployments.status import READY, deployment_status
@@ -96,7 +97,7 @@ def _settings() -> dict:
 
 @dataclass(frozen=True)
 class SecretCheck:
-    """Whether the token secret exists: status is found, missing or unknown."""
+    """Whether the token secret exists: status is found, missing, unknown or invalid."""
 
     status: str
     message: str
@@ -106,9 +107,20 @@ class SecretCheck:
 def secret_check(
     *, session: ClusterSession, namespace: str, name: str, gated: bool, model_name: str
 ) -> SecretCheck | None:
-    """Looks the Secret up in the namespace; a missing one is a warning with the fix."""
+    """Looks the Secret up in the namespace; a missing one is a warning with the fix.
+
+    Only a valid Secret name in a namespace Dynamote may use is looked up: anything else is
+    "invalid" without a request, so the check cannot be asked about other objects or paths.
+    """
     if not name or not namespace:
         return None
+    allowed = settings.DYNAMOTE_NAMESPACES
+    if not is_namespace(namespace) or (allowed and namespace not in allowed):
+        return SecretCheck(
+            "invalid", "The secret was not checked: choose a namespace Dynamote may use."
+        )
+    if not is_name(name):
+        return SecretCheck("invalid", f"The secret was not checked: {NAME_RULE}")
     gated_note = (
         f" {model_name} is gated on Hugging Face: the token must belong to an account that "
         "accepted its license."
@@ -125,10 +137,7 @@ def secret_check(
         "missing",
         f"Secret {name} does not exist in namespace {namespace}: the workers will not start "
         f"until it does. Create it with your Hugging Face token:{gated_note}",
-        command=(
-            f"kubectl create secret generic {name} "
-            f"--from-literal=HF_TOKEN=<your Hugging Face token> -n {namespace}"
-        ),
+        command=snippets.secret_create(name=name, namespace=namespace),
     )
 
 

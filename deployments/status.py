@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from deployments import snippets
+
 DGD_LABEL = "nvidia.com/dynamo-graph-deployment-name"
 COMPONENT_LABEL = "nvidia.com/dynamo-component"
 GPU = "nvidia.com/gpu"
@@ -429,10 +431,7 @@ def why_not_ready(
             return Reason(
                 f'The Secret "{secret}" does not exist in namespace "{namespace}", so '
                 f"{_pods_phrase([pod])} cannot start: create it with your Hugging Face token.",
-                command=(
-                    f"kubectl create secret generic {secret} "
-                    f"--from-literal=HF_TOKEN=<your Hugging Face token> -n {namespace}"
-                ),
+                command=snippets.secret_create(name=secret, namespace=namespace),
             )
         key = _SECRET_KEY_MISSING.search(message or "")
         if reason == "CreateContainerConfigError" and key:
@@ -440,11 +439,7 @@ def why_not_ready(
             return Reason(
                 f'The Secret "{secret}" has no key "{name}", so {_pods_phrase([pod])} '
                 "cannot start: add the key to the Secret.",
-                command=(
-                    f"kubectl create secret generic {secret} "
-                    f"--from-literal={name}=<value> -n {namespace} "
-                    "--dry-run=client -o yaml | kubectl apply -f -"
-                ),
+                command=snippets.secret_add_key(name=secret, namespace=namespace, key=name),
             )
         if reason == "CreateContainerConfigError":
             return Reason(f"Pod {_name(pod)} cannot start its container: {message or reason}.")

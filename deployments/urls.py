@@ -1,5 +1,6 @@
 from django.urls import path
 
+import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
 from deployments.views import dashboard, deploy
 
 app_name = "deployments"
@@ -8,6 +9,9 @@ urlpatterns = [
     path("new/", deploy.new, name="new"),
     # The dashboard and details.
     path("", dashboard.index, name="index"),
-    path("<str:namespace>/<str:name>/", dashboard.detail, name="detail"),
-    path("<str:namespace>/<str:name>/delete/", dashboard.delete, name="delete"),
+    path("<namespace:namespace>/<k8sname:name>/", dashboard.detail, name="detail"),
+    path("<namespace:namespace>/<k8sname:name>/delete/", dashboard.delete, name="delete"),
+    # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
+    path("<str:namespace>/<str:name>/", dashboard.invalid_name),
+    path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),
 ]

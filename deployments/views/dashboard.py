@@ -1,6 +1,5 @@
 """The deployments dashboard, a deployment's details, and deleting one (pages and JSON)."""
 
-import json
 import threading
 
 from django.conf import settings
@@ -13,7 +12,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from deployments import snippets
 from deployments.cluster import ClusterError, NotFound
+from deployments.names import NAME_RULE, NAMESPACE_RULE, is_name, is_namespace
 from deployments.selectors import (
     SORTS,
     Missing,
@@ -155,23 +156,11 @@ def _namespace_choices(namespace: str) -> list[str]:
 
 
 def _reach(detail) -> dict:
-    name, namespace = detail.name, detail.namespace
     model = detail.summary.get("served_model_name") or "<model>"
-    body = json.dumps(
-        {
-            "model": model,
-            "messages": [{"role": "user", "content": "Hello! What can you do?"}],
-            "max_tokens": 128,
-        }
-    )
     return {
-        "port_forward": f"kubectl port-forward svc/{name}-frontend 8080:8000 -n {namespace}",
-        "models": "curl http://localhost:8080/v1/models",
-        "chat": (
-            "curl http://localhost:8080/v1/chat/completions \\\n"
-            "  -H 'Content-Type: application/json' \\\n"
-            f"  -d '{body}'"
-        ),
+        "port_forward": snippets.port_forward(name=detail.name, namespace=detail.namespace),
+        "models": snippets.list_models(),
+        "chat": snippets.chat(model=model),
     }
 
 
@@ -210,6 +199,23 @@ def detail(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
         return TemplateResponse(request, "deployments/detail.html#live", context)
     status = 404 if context.get("missing") else 200
     return TemplateResponse(request, "deployments/detail.html", context, status=status)
+
+
+def invalid_name(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    """A namespace or name Kubernetes would refuse: a 404 page that says why, no cluster call."""
+    problems = []
+    if not is_namespace(namespace):
+        problems.append(f"“{namespace}” is not a namespace. {NAMESPACE_RULE}")
+    if not is_name(name):
+        problems.append(f"“{name}” is not a deployment name. {NAME_RULE}")
+    context = {
+        "namespace": namespace,
+        "name": name,
+        "missing": True,
+        "error_message": " ".join(problems),
+        "detail_url": reverse("deployments:index"),
+    }
+    return TemplateResponse(request, "deployments/detail.html", context, status=404)
 
 
 @require_http_methods(["GET", "POST"])
@@ -320,9 +326,19 @@ def _json_error(exc: ClusterError) -> JsonResponse:
 
 def _json_namespace(request: HttpRequest, default: str | None) -> str | None:
     namespace = request.GET.get("namespace", "").strip() or default
-    if namespace and not valid_namespace(namespace):
-        raise ValueError(f"{namespace!r} is not a namespace Dynamote may use.")
+    if namespace is None:
+        return None
+    if not is_namespace(namespace):
+        raise ValueError(f"“{namespace}” is not a namespace. {NAMESPACE_RULE}")
+    if not valid_namespace(namespace):
+        raise ValueError(f"“{namespace}” is not a namespace Dynamote may use.")
     return namespace
+
+
+def api_invalid_name(request: HttpRequest, name: str) -> JsonResponse:
+    """Any /api/deployments/<name> whose name Kubernetes would refuse: 400, no cluster call."""
+    message = f"“{name}” is not a deployment name. {NAME_RULE}"
+    return error_response(message, status=400, fields={"name": [message]})
 
 
 @require_GET

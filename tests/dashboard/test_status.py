@@ -238,7 +238,7 @@ class TestWhyNotReady:
         assert 'The Secret "hf-token-secret" does not exist in namespace "team"' in reason.sentence
         assert reason.command == (
             "kubectl create secret generic hf-token-secret "
-            "--from-literal=HF_TOKEN=<your Hugging Face token> -n team"
+            "'--from-literal=HF_TOKEN=<your Hugging Face token>' -n team"
         )
 
     def test_missing_secret_from_the_event_when_the_pod_has_no_message(self):

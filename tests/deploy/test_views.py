@@ -78,7 +78,7 @@ def test_a_missing_secret_shows_the_command_that_creates_it(member_client, clust
     assert 'id="secret-check" class="mt-2" hx-swap-oob="true"' in html
     assert (
         "kubectl create secret generic my-token "
-        "--from-literal=HF_TOKEN=&lt;your Hugging Face token&gt; -n default"
+        "&#x27;--from-literal=HF_TOKEN=&lt;your Hugging Face token&gt;&#x27; -n default"
     ) in html
 
 

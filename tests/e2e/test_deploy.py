@@ -101,7 +101,7 @@ def test_a_missing_secret_is_a_warning_with_the_fix(deploy_page: Page):
     ).to_be_visible()
     expect(page.locator("#secret-command")).to_have_text(
         "kubectl create secret generic my-hf-token "
-        "--from-literal=HF_TOKEN=<your Hugging Face token> -n default"
+        "'--from-literal=HF_TOKEN=<your Hugging Face token>' -n default"
     )
 
 
