@@ -62,6 +62,13 @@ TP_SIZES = (1, 2, 4, 8)
 MAX_ENGINE_ARGS = 200
 MAX_TOKEN_LENGTH = 4096
 MAX_ENV = 50
+MAX_ENV_VALUE = 4096
+# The kubelet replaces $(NAME) in container args and env values with another variable's value.
+_REFERENCE = "$("
+_REFERENCE_WHY = (
+    "Kubernetes replaces $(NAME) with the value of the variable NAME (HF_TOKEN included), "
+    "which would then show in the process arguments and logs; $$( is expanded too."
+)
 # Kubernetes caps object names used as DNS labels (and label values) at 63 characters.
 DNS_LABEL_MAX = 63
 
@@ -481,6 +488,8 @@ def _check(config: DeploymentConfig, model: ModelFacts) -> dict[str, list[str]]:
         or any(ch.isspace() or not ch.isprintable() for ch in config.served_model_name)
     ):
         add("servedModelName", "Use at most 256 characters without spaces or control characters.")
+    elif config.served_model_name is not None and _REFERENCE in config.served_model_name:
+        add("servedModelName", f"Remove “$(”: {_REFERENCE_WHY}")
     if config.hf_token_secret is not None and (
         len(config.hf_token_secret) > 253 or not _DNS_SUBDOMAIN.match(config.hf_token_secret)
     ):
@@ -564,6 +573,8 @@ def _engine_args_errors(tokens: list[str]) -> list[str]:
             )
         elif len(token) > MAX_TOKEN_LENGTH:
             messages.append(f"Argument {index} is longer than {MAX_TOKEN_LENGTH} characters.")
+        elif _REFERENCE in token:
+            messages.append(f"Argument {index} contains “$(”: {_REFERENCE_WHY}")
         elif token.startswith("-"):
             flag = token.split("=", 1)[0].replace("_", "-")
             if flag == OVERRIDE_ENGINE_ARGS and not _json_object(_flag_value(tokens, index - 1)):
@@ -600,7 +611,7 @@ def _env_errors(env: dict[str, str]) -> list[str]:
     if len(env) > MAX_ENV:
         return [f"Give at most {MAX_ENV} variables."]
     for name, value in env.items():
-        if not _ENV_NAME.match(name) or len(name) > 256:
+        if not _ENV_NAME.fullmatch(name) or len(name) > 256:
             messages.append(
                 f"{name!r} is not a valid variable name: use letters, digits, '_', '-' and '.', "
                 "not starting with a digit."
@@ -615,6 +626,10 @@ def _env_errors(env: dict[str, str]) -> list[str]:
             )
         elif "\x00" in value:
             messages.append(f"The value of {name} contains a NUL character.")
+        elif len(value.encode()) > MAX_ENV_VALUE:
+            messages.append(f"The value of {name} is longer than {MAX_ENV_VALUE} bytes.")
+        elif _REFERENCE in value:
+            messages.append(f"The value of {name} contains “$(”: {_REFERENCE_WHY}")
     return messages
 
 
