@@ -5,7 +5,6 @@ Every cluster read goes through the shared cache (`deployments.mirror`).
 
 import hashlib
 import json
-import re
 import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -29,6 +28,7 @@ from deployments.dgd import (
     workers,
 )
 from deployments.models import DeploymentSubmission, Outcome
+from deployments.names import is_namespace
 from deployments.status import (
     DGD_LABEL,
     STATUS_ORDER,
@@ -49,9 +49,6 @@ from deployments.status import (
     worker_replicas,
     workers_text,
 )
-
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-
 
 # --- the dashboard ----------------------------------------------------------------------------
 
@@ -209,8 +206,9 @@ def list_namespaces() -> list[str]:
 
 
 def valid_namespace(namespace: str) -> bool:
+    """Whether Dynamote may use the namespace: a valid name, in the allow-list if one is set."""
     allowed = settings.DYNAMOTE_NAMESPACES
-    return bool(_DNS_LABEL.match(namespace)) and (not allowed or namespace in allowed)
+    return is_namespace(namespace) and (not allowed or namespace in allowed)
 
 
 _derived_lock = threading.Lock()
