@@ -194,14 +194,9 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "dynamote.views.login_locked_out"
 # The client's address: the connection's, or, behind DYNAMOTE_TRUSTED_PROXIES reverse proxies
-# that append to X-Forwarded-For, the address the outermost of them saw.
+# that append to X-Forwarded-For, the address the outermost of them saw (dynamote/auth.py).
 DYNAMOTE_TRUSTED_PROXIES = env_int("DYNAMOTE_TRUSTED_PROXIES", 0, minimum=0)
-if DYNAMOTE_TRUSTED_PROXIES:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    AXES_IPWARE_PROXY_ORDER = "right-most"
-    AXES_IPWARE_PROXY_COUNT = DYNAMOTE_TRUSTED_PROXIES
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+AXES_CLIENT_IP_CALLABLE = "dynamote.auth.client_ip"
 
 # The cluster.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

@@ -9,6 +9,8 @@ from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from dynamote.auth import client_ip
+
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "right-password-1"
@@ -79,14 +81,33 @@ def test_the_limit_and_cool_off_are_settings(client, settings):
     assert "try again in 1 minute." in response.content.decode()
 
 
-def test_behind_a_proxy_the_forwarded_address_counts(client, settings):
-    settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    settings.AXES_IPWARE_PROXY_ORDER = "right-most"
-    settings.AXES_IPWARE_PROXY_COUNT = 1
+def test_behind_a_proxy_the_address_it_saw_counts(client, settings):
+    settings.DYNAMOTE_TRUSTED_PROXIES = 1
     proxy = "10.1.1.1"
     # The client may write anything in X-Forwarded-For; the proxy appends what it saw.
     fail(client, 5, address=proxy, x_forwarded_for="1.2.3.4, 203.0.113.7")
-    locked = sign_in(client, "ada", PASSWORD, proxy, x_forwarded_for="9.9.9.9, 203.0.113.7")
+    locked = sign_in(client, "ada", PASSWORD, proxy, x_forwarded_for="203.0.113.7")
     assert locked.status_code == 429
-    other = sign_in(client, "ada", PASSWORD, proxy, x_forwarded_for="1.2.3.4, 198.51.100.8")
+    spoofed = sign_in(client, "ada", PASSWORD, proxy, x_forwarded_for="9.9.9.9, 203.0.113.7")
+    assert spoofed.status_code == 429
+    other = sign_in(client, "ada", PASSWORD, proxy, x_forwarded_for="203.0.113.8")
     assert other.status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "expected"),
+    [
+        (0, "1.2.3.4", "10.1.1.1"),  # no proxy trusted: the header is the client's to forge
+        (1, "", "10.1.1.1"),
+        (1, "203.0.113.7", "203.0.113.7"),
+        (1, "1.2.3.4, 203.0.113.7", "203.0.113.7"),
+        (2, "1.2.3.4, 203.0.113.7, 10.0.0.5", "203.0.113.7"),
+        (2, "203.0.113.7", "10.1.1.1"),  # fewer hops than proxies: not through them all
+        (1, "not-an-address", "10.1.1.1"),
+        (1, "2001:db8::1", "2001:db8::1"),
+    ],
+)
+def test_the_client_address(rf, settings, proxies, forwarded, expected):
+    settings.DYNAMOTE_TRUSTED_PROXIES = proxies
+    request = rf.post("/login/", REMOTE_ADDR="10.1.1.1", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == expected
