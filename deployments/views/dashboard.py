@@ -212,6 +212,7 @@ def invalid_name(request: HttpRequest, namespace: str, name: str) -> HttpRespons
         "namespace": namespace,
         "name": name,
         "missing": True,
+        "invalid_name": True,
         "error_message": " ".join(problems),
         "detail_url": reverse("deployments:index"),
     }

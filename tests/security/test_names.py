@@ -54,6 +54,7 @@ def test_pages_refuse_a_bad_name_without_asking_the_cluster(member_client, count
         )
         assert response.status_code == 404, url
         assert "is not a deployment name" in response.content.decode(), url
+        assert "It may have been deleted" not in response.content.decode(), url
 
 
 @pytest.mark.parametrize("namespace", BAD_NAMESPACES)
