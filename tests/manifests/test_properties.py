@@ -25,7 +25,11 @@ SAFE_TOKEN = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\n\r\x00"),
     min_size=1,
     max_size=40,
-).filter(lambda t: t.strip() and t.split("=", 1)[0].replace("_", "-") not in MANAGED_FLAGS)
+).filter(
+    lambda t: (
+        t.strip() and t.split("=", 1)[0].replace("_", "-") not in MANAGED_FLAGS and "$(" not in t
+    )  # the kubelet would expand it: refused
+)
 QUANTITY = st.sampled_from(["1", "500m", "2.5", "16Gi", "512Mi", "1e3", "4k"])
 
 
@@ -71,7 +75,7 @@ def valid_settings(draw):
                         blacklist_characters="\x00", blacklist_categories=("Cs",)
                     ),
                     max_size=20,
-                ),
+                ).filter(lambda v: "$(" not in v),
                 max_size=3,
             )
         ),
