@@ -2,7 +2,6 @@
 
 import errno
 import json
-import os
 import re
 import secrets
 import socket
@@ -96,7 +95,7 @@ class Command(BaseCommand):
         # Each instance its own kubeconfig: a second one must not cut the first off its cluster.
         name = "kubeconfig" if port == DEFAULT_PORT else f"kubeconfig-{port}"
         kubeconfig = settings.VAR_DIR / "sandbox" / name
-        speed = float(os.environ.get("DYNAMOTE_SANDBOX_SPEED") or 1)
+        speed = settings.DYNAMOTE_SANDBOX_SPEED
         # Any free port: a fixed one would clash with a second instance (make run PORT=8001).
         sandbox = SandboxCluster(port=0, speed=speed, kubeconfig_path=kubeconfig).start()
         settings.DYNAMOTE_KUBECONFIG = str(kubeconfig)
