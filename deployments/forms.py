@@ -252,7 +252,7 @@ class DeploymentForm(forms.Form):
             "context_length"
         ].help_text = f"At most {model.context_length:,}; the model's full context by default."
         self.fields["image"].widget.attrs["placeholder"] = ENGINES[first].image(
-            default_image_tag(target.api_version)
+            default_image_tag(target.api_version, target.dynamo_version)
         )
         modes = ROUTER_MODES[target.api_version]
         self.fields["router_mode"].choices = [(mode, mode) for mode in modes]

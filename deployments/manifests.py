@@ -263,6 +263,18 @@ def default_image_tag(api_version: str, configured: str | None = None) -> str:
     return release
 
 
+def image_tag_reason(api_version: str, configured: str | None = None) -> str:
+    """Why new deployments of this target run the runtime tag they run, in one sentence."""
+    tag = default_image_tag(api_version, configured)
+    generation = "0.x" if api_version == "v1alpha1" else "1.x"
+    if configured and tag == configured and configured != DYNAMO_RELEASES.get(api_version):
+        return f"Runtime images {tag}, as DYNAMOTE_DYNAMO_VERSION says."
+    return (
+        f"Runtime images {tag}, the newest published Dynamo {generation} release Dynamote "
+        "knows; set DYNAMOTE_DYNAMO_VERSION to the release your cluster's platform runs."
+    )
+
+
 # --- layer 1: the configuration -------------------------------------------------------------
 
 _FIELD_LABELS = {

@@ -18,6 +18,7 @@ from deployments.manifests import (
     DEFAULT_API_VERSION,
     DeploymentConfig,
     ModelFacts,
+    image_tag_reason,
     max_name_length,
     worker_roles,
 )
@@ -77,7 +78,10 @@ def deploy_target(*, session: ClusterSession) -> Target:
         api_version=version,
         crd=crd,
         reachable=True,
-        note=f"Targets nvidia.com/{version}, the version the cluster prefers.",
+        note=(
+            f"Targets nvidia.com/{version}, the version the cluster prefers. "
+            + image_tag_reason(version, settings.DYNAMOTE_DYNAMO_VERSION)
+        ),
         namespaces=namespaces,
         namespaces_note=namespaces_note,
         **_settings(),

@@ -169,3 +169,15 @@ def test_an_unreachable_cluster_still_previews_but_cannot_create(
     assert "was not created: The cluster at https://127.0.0.1" in html
     assert "cannot be reached" in html
     assert DeploymentSubmission.objects.get().outcome == Outcome.FAILED
+
+
+def test_the_form_says_which_runtime_release_it_uses_and_why(
+    member_client, cluster_sandbox, settings
+):
+    settings.DYNAMOTE_DYNAMO_VERSION = "1.4.0"
+    page = member_client.get(NEW_URL, {"model": "qwen3-8b"}).content.decode()
+    assert "Runtime images 1.4.0, the newest published Dynamo 1.x release" in page
+    settings.DYNAMOTE_DYNAMO_VERSION = "1.3.0"
+    page = member_client.get(NEW_URL, {"model": "qwen3-8b"}).content.decode()
+    assert "Runtime images 1.3.0, as DYNAMOTE_DYNAMO_VERSION says." in page
+    assert "vllm-runtime:1.3.0" in page  # the image field's placeholder follows it
