@@ -667,11 +667,32 @@ class Api:
                 lambda p: _age(p, self.clock.now()),
                 lambda p: p.get("spec", {}).get("nodeName", "<none>"),
             ]
+        elif resource.name == "events":
+            # The API server's event columns; the name is there but hidden (priority 1).
+            columns = [
+                {"name": name, "type": "string", "format": "", "description": name, "priority": 0}
+                for name in ("Last Seen", "Type", "Reason", "Object", "Message")
+            ] + [{**columns[0], "priority": 1}]
+            getters = [
+                lambda e: _since(
+                    e.get("lastTimestamp") or e["metadata"].get("creationTimestamp"),
+                    self.clock.now(),
+                ),
+                lambda e: e.get("type", ""),
+                lambda e: e.get("reason", ""),
+                lambda e: (
+                    f"{(e.get('involvedObject') or {}).get('kind', '').lower()}/"
+                    f"{(e.get('involvedObject') or {}).get('name', '')}"
+                ),
+                lambda e: e.get("message", ""),
+                lambda e: e["metadata"]["name"],
+            ]
         else:
             columns.append(
                 {"name": "Age", "type": "string", "format": "", "description": "Age", "priority": 0}
             )
             getters = [lambda obj: _age(obj, self.clock.now())]
+        name_first = resource.name != "events"
         rows = []
         for obj in objects:
             meta = {
@@ -690,7 +711,10 @@ class Api:
             }
             rows.append(
                 {
-                    "cells": [obj["metadata"]["name"], *(g(obj) for g in getters)],
+                    "cells": [
+                        *([obj["metadata"]["name"]] if name_first else []),
+                        *(g(obj) for g in getters),
+                    ],
                     "object": {
                         "kind": "PartialObjectMetadata",
                         "apiVersion": "meta.k8s.io/v1",
