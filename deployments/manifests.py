@@ -787,6 +787,23 @@ def _pop_flag(tokens: list[str], flag: str) -> tuple[list[str], str | None]:
     return rest, value
 
 
+# /dev/shm per GPU of a multi-GPU worker: NCCL's buffers between its tensor-parallel ranks
+# live there. Upstream recipes give multi-GPU workers 20-80 Gi; the operator's default is 8 Gi.
+SHARED_MEMORY_GI_PER_GPU = 16
+SHARED_MEMORY_MAX_GI = 80
+
+
+def worker_shared_memory(config: DeploymentConfig, role: str) -> str | None:
+    """The /dev/shm size of a worker: the person's, else 16 Gi per GPU (at most 80 Gi) for a
+    worker on several GPUs, else the operator's default (None)."""
+    if config.shared_memory_size:
+        return config.shared_memory_size
+    tp = config.role_tensor_parallel_size(role)
+    if tp <= 1:
+        return None
+    return f"{min(SHARED_MEMORY_GI_PER_GPU * tp, SHARED_MEMORY_MAX_GI)}Gi"
+
+
 def _env_list(config: DeploymentConfig, *, frontend: bool) -> list[dict[str, str]]:
     env = [{"name": "DYN_ROUTER_MODE", "value": config.router_mode}] if frontend else []
     env += [{"name": name, "value": value} for name, value in config.env.items()]
@@ -847,8 +864,9 @@ def _spec_v1beta1(
             "type": role,
             "replicas": config.role_replicas(role),
         }
-        if config.shared_memory_size:
-            component["sharedMemorySize"] = config.shared_memory_size
+        shared_memory = worker_shared_memory(config, role)
+        if shared_memory:
+            component["sharedMemorySize"] = shared_memory
         component["podTemplate"] = {"spec": {"containers": [container]}}
         components.append(component)
     return {"backendFramework": config.engine, "components": components}
@@ -885,8 +903,9 @@ def _spec_v1alpha1(
         if _requests(config):
             resources["requests"] = _requests(config)
         service["resources"] = resources
-        if config.shared_memory_size:
-            service["sharedMemory"] = {"size": config.shared_memory_size}
+        shared_memory = worker_shared_memory(config, role)
+        if shared_memory:
+            service["sharedMemory"] = {"size": shared_memory}
         service["extraPodSpec"] = {
             "mainContainer": {
                 "image": image,

@@ -275,3 +275,23 @@ def test_render_yaml_round_trips(qwen):
 def test_parse_config_rejects_then_builder_is_not_reached(qwen):
     with pytest.raises(ConfigError):
         parse_config({"engine": "trtllm", "enforceEager": True}, model=qwen)
+
+
+@pytest.mark.parametrize("api_version", ["v1alpha1", "v1beta1"])
+def test_multi_gpu_workers_get_a_larger_dev_shm(api_version):
+    """16 Gi per GPU (at most 80 Gi) for NCCL between ranks; one GPU keeps the 8 Gi default."""
+    data = {
+        "mode": "disaggregated",
+        "apiVersion": api_version,
+        "prefillTensorParallelSize": 1,
+        "decodeTensorParallelSize": 4,
+    }
+    parts = components(build(data))
+    assert parts["prefill"].shared_memory is None
+    assert parts["decode"].shared_memory == "64Gi"
+    eight = components(build({"apiVersion": api_version, "tensorParallelSize": 8}))
+    assert eight["worker"].shared_memory == "80Gi"
+    mine = components(
+        build({"apiVersion": api_version, "tensorParallelSize": 8, "sharedMemorySize": "20Gi"})
+    )
+    assert mine["worker"].shared_memory == "20Gi"
