@@ -28,6 +28,8 @@ def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
     tmp = tmp_path / "tmp"
     tmp.mkdir(exist_ok=True)
     env = {**os.environ, "TMPDIR": str(tmp), "DYNAMOTE_VAR_DIR": str(tmp_path / "var")}
+    # Its own SQLite file in var/, also when the suite runs against PostgreSQL.
+    env.pop("DATABASE_URL", None)
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
     )
