@@ -30,22 +30,23 @@ class Migration(migrations.Migration):
     ]
 
 
-# gpt-oss ships MXFP4 weights: 21 B parameters in about 13 GB, not 42 GB of BF16.
-def gpt_oss_is_mxfp4(apps, schema_editor):
+# gpt-oss ships MXFP4 weights: 21 B parameters in about 13 GB, not 42 GB of BF16. The
+# minimum follows the catalog's rule (catalog.models.min_gpu_memory_for), repeated here
+# because a migration must not import the models it migrates.
+def _set_gpt_oss(apps, weight_format: str, bytes_per_parameter: float) -> None:
     CatalogModel = apps.get_model("catalog", "CatalogModel")
     for model in CatalogModel.objects.filter(slug="gpt-oss-20b"):
-        model.weight_format = "mxfp4"
-        # The catalog's rule (catalog.models.min_gpu_memory_for) with MXFP4's 0.62 bytes.
-        model.min_gpu_memory_gb = math.ceil(model.parameters_billions * 0.62 * 1.2)
+        model.weight_format = weight_format
+        model.min_gpu_memory_gb = math.ceil(model.parameters_billions * bytes_per_parameter * 1.2)
         model.save(update_fields=["weight_format", "min_gpu_memory_gb"])
+
+
+def gpt_oss_is_mxfp4(apps, schema_editor):
+    _set_gpt_oss(apps, "mxfp4", 0.62)
 
 
 def gpt_oss_is_bf16(apps, schema_editor):
-    CatalogModel = apps.get_model("catalog", "CatalogModel")
-    for model in CatalogModel.objects.filter(slug="gpt-oss-20b"):
-        model.weight_format = "bf16"
-        model.min_gpu_memory_gb = math.ceil(model.parameters_billions * 2 * 1.2)
-        model.save(update_fields=["weight_format", "min_gpu_memory_gb"])
+    _set_gpt_oss(apps, "bf16", 2.0)
 
 
 Migration.operations.append(migrations.RunPython(gpt_oss_is_mxfp4, gpt_oss_is_bf16))

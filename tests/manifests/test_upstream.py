@@ -70,10 +70,7 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
     ("*", "*", "requests ephemeral-storage"): (
         "Upstream's 2Gi ephemeral-storage request is not set: Dynamote requests CPU and memory."
     ),
-    ("vllm", "*", "--tensor-parallel-size"): (
-        "Dynamote always states the tensor-parallel size, so the engine and the GPU limit agree."
-    ),
-    ("trtllm", "*", "--tensor-parallel-size"): (
+    ("*", "*", "--tensor-parallel-size"): (
         "Dynamote always states the tensor-parallel size, so the engine and the GPU limit agree."
     ),
     ("trtllm", "*", "--extra-engine-args"): (
