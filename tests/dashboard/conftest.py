@@ -1,10 +1,13 @@
 """Fixtures for the dashboard: a sandbox Dynamote is connected to, and DGDs to put in it."""
 
+import time
+
 import pytest
 
 from deployments import cluster
 from deployments.manifests import ENGINE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MODEL_ID_KEY
 from deployments.mirror import shared_cache
+from sandbox import ManualClock
 
 IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
 
@@ -15,6 +18,16 @@ def fresh_cache():
     shared_cache.clear()
     yield
     shared_cache.clear()
+
+
+@pytest.fixture
+def sandbox(make_sandbox):
+    """The default sandbox, its clock standing ten minutes back.
+
+    Ages then read "10m" for the whole test instead of ticking by the second, so a page's
+    fingerprint taken now still matches a poll made a moment later on a slow machine.
+    """
+    return make_sandbox(clock=ManualClock(start=time.time() - 600))
 
 
 def dgd_manifest(
