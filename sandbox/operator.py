@@ -358,7 +358,8 @@ class Simulation:
             DGD_LABEL: record.name,
             COMPONENT_LABEL: component.name,
             **component.type_labels,
-            "nvidia.com/dynamo-namespace": record.name,
+            # Dynamo 1.5 scopes the graph by Kubernetes namespace too: <namespace>-<name>.
+            "nvidia.com/dynamo-namespace": f"{record.namespace}-{record.name}",
             "pod-template-hash": component.template_hash,
         }
         pod = {

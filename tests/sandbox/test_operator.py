@@ -302,3 +302,10 @@ def test_a_server_side_dry_run_delete_in_the_body_deletes_nothing(sandbox, dgds)
     )
     kept = dgds.get_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, "qwen")
     assert "deletionTimestamp" not in kept["metadata"]
+
+
+def test_pods_carry_dynamo_1_5_labels(sandbox, dgds, core):
+    dgds.create_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, dgd_v1beta1())
+    sandbox.advance(30)
+    for pod in pods_of(core, "qwen"):
+        assert pod.metadata.labels["nvidia.com/dynamo-namespace"] == "default-qwen"
