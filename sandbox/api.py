@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
@@ -30,6 +31,7 @@ from .rbac import allowed, forbidden_message
 from .seed import namespace_object
 from .selectors import SelectorError, label_matcher, parse_field_selector, parse_label_selector
 from .store import INDEXED_LABEL, Entry, Store, dumps
+from .watch import BOOKMARK_INTERVAL, Watch, WatchError, WatchOptions
 
 KUBE_VERSION = {
     "major": "1",
@@ -108,6 +110,8 @@ class Response:
     body: bytes
     content_type: str = "application/json"
     headers: dict[str, str] = field(default_factory=dict)
+    # A watch: chunks sent as they come (an empty one only asks whether the client is there).
+    stream: Iterator[bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -253,6 +257,8 @@ class Api:
         self.counters: Counter[tuple[str, str, str]] = Counter()
         self.request_log: deque[dict] = deque(maxlen=10_000)
         self.on_outage = None  # set by the cluster: stop the listener for N seconds
+        self.watch_epoch = 0  # stop_watches() moves it on: every open watch ends
+        self.bookmark_interval = BOOKMARK_INTERVAL
         self.server_address = "127.0.0.1:0"
         self.crds: dict[tuple[str, str], dict] = {}  # (group, plural) -> CRD
         for crd in crds:
@@ -342,7 +348,7 @@ class Api:
                     response = self._discovery(path)
                 else:
                     response = self._serve(info, query, headers, body)
-                    if info.verb not in ("get", "list"):
+                    if info.verb not in ("get", "list", "watch"):
                         # The operator and kubelet react to writes at once, as their watches do.
                         self.sim.reconcile(self.clock.now())
         except ApiError as err:
@@ -447,14 +453,12 @@ class Api:
     def _serve(self, info: RequestInfo, query: dict, headers: dict, body: bytes) -> Response:
         resource, crd = self._resource(info)
         self._authorize(info, resource)
-        if info.verb == "watch":
-            raise ApiError(405, "watch is not supported by the sandbox cluster", {})
         verbs = resource.verbs
         if crd and info.subresource == "status":
             verbs = ("get", "patch", "update")
         if info.subresource == "log":
             verbs = ("get",)
-        if info.verb not in verbs:
+        if info.verb not in _with_watch(verbs):
             raise ApiError(
                 405, "the server does not allow this method on the requested resource", {}
             )
@@ -462,6 +466,8 @@ class Api:
         metadata_only = "as=PartialObjectMetadata" in headers.get("accept", "")
         if info.verb == "list":
             return self._list(info, resource, crd, query, table)
+        if info.verb == "watch":
+            return self._watch(info, resource, crd, query, table, metadata_only)
         if info.verb == "get":
             if info.subresource == "log":
                 return self._pod_log(info, query)
@@ -556,6 +562,15 @@ class Api:
 
     def _select(self, info: RequestInfo, resource: Resource, query: dict) -> list[Entry]:
         """The objects a list (or deletecollection) selects, by namespace and selectors."""
+        owner, matches = self._selector(resource, query)
+        namespace = info.namespace or None
+        entries = self.store.entries(resource.store_key, namespace, owner)
+        if owner is None:
+            entries = sorted(entries, key=_entry_key)
+        return [e for e in entries if matches(e.obj)]
+
+    def _selector(self, resource: Resource, query: dict) -> tuple[str | None, Callable]:
+        """The indexed owner label a label selector pins (if any), and the full predicate."""
         try:
             requirements = parse_label_selector(query.get("labelSelector"))
             field_match = parse_field_selector(
@@ -566,14 +581,92 @@ class Api:
         owner = next(
             (r.values[0] for r in requirements if r.key == INDEXED_LABEL and r.op == "="), None
         )
-        namespace = info.namespace or None
-        entries = self.store.entries(resource.store_key, namespace, owner)
-        if owner is None:
-            entries = sorted(entries, key=_entry_key)
         label_match = label_matcher(requirements)
-        return [
-            e for e in entries if (not requirements or label_match(e.obj)) and field_match(e.obj)
-        ]
+
+        def matches(obj: dict) -> bool:
+            return (not requirements or label_match(obj)) and field_match(obj)
+
+        return owner, matches
+
+    # ------------------------------------------------------------------ watches
+
+    def _watch(
+        self,
+        info: RequestInfo,
+        resource: Resource,
+        crd: dict | None,
+        query: dict,
+        table: bool,
+        metadata_only: bool,
+    ) -> Response:
+        """A watch of a list endpoint (or of one object, on the deprecated named path)."""
+        if info.name:
+            query = {
+                **query,
+                "fieldSelector": ",".join(
+                    filter(None, [query.get("fieldSelector"), f"metadata.name={info.name}"])
+                ),
+            }
+        try:
+            options = WatchOptions.parse(query)
+        except WatchError as err:
+            raise ApiError(400, str(err), {}) from err
+        _owner, matches = self._selector(resource, query)
+        latest = int(self.store.resource_version)
+        initial = self._select(replace(info, name=""), resource, query)
+        encode = self._encoder(info, crd)
+        api_version = f"{info.group}/{info.version}" if info.group else info.version
+
+        def event_object(entry: Entry) -> bytes:
+            data = encode(entry)
+            if table:
+                return self._table(info, resource, crd, [data]).body
+            if metadata_only:
+                partial = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1"}
+                return dumps({**partial, "metadata": json.loads(data)["metadata"]})
+            return data
+
+        def bookmark(version: int) -> bytes:
+            meta = {"resourceVersion": str(version)}
+            if table:
+                return dumps(
+                    {
+                        "kind": "Table",
+                        "apiVersion": "meta.k8s.io/v1",
+                        "metadata": meta,
+                        "columnDefinitions": [],
+                        "rows": [],
+                    }
+                )
+            return dumps({"kind": resource.kind, "apiVersion": api_version, "metadata": meta})
+
+        epoch = self.watch_epoch
+        watch = Watch(
+            store=self.store,
+            resource=resource.store_key,
+            namespace=info.namespace or None,
+            matches=matches,
+            encode=event_object,
+            bookmark=bookmark,
+            options=options,
+            stopped=lambda: self.watch_epoch != epoch,
+            catch_up=self.catch_up,
+            bookmark_interval=self.bookmark_interval,
+        )
+        return Response(200, b"", stream=watch.events(initial, latest))
+
+    def catch_up(self) -> None:
+        """Let the simulation act on the clock, if something is due (watches call this while
+        they wait, so that an operator's transitions reach them without any other request)."""
+        sim = self.sim
+        if sim.dirty or self.clock.now() >= sim.next_wakeup:
+            with self.lock:
+                sim.reconcile(self.clock.now())
+
+    def stop_watches(self) -> None:
+        """End every open watch (the sandbox stops or has an outage)."""
+        self.watch_epoch += 1
+        self.store.wake_watchers()
 
     def _get(
         self,
@@ -1225,7 +1318,7 @@ class Api:
                     "singularName": r.singular or r.kind.lower(),
                     "namespaced": r.namespaced,
                     "kind": r.kind,
-                    "verbs": list(r.verbs),
+                    "verbs": list(_with_watch(r.verbs)),
                     **({"shortNames": list(r.short_names)} if r.short_names else {}),
                 }
             )
@@ -1291,6 +1384,11 @@ class Api:
             self.faults.forbidden_create.discard(namespace)
         if spec.get("outage") and self.on_outage is not None:
             self.on_outage(float(spec["outage"]))
+
+
+def _with_watch(verbs: tuple[str, ...]) -> tuple[str, ...]:
+    """A resource's verbs: every resource that can be listed can be watched."""
+    return (*verbs, "watch") if "list" in verbs and "watch" not in verbs else verbs
 
 
 def resource_is_dgd(crd: dict) -> bool:

@@ -146,6 +146,7 @@ class SandboxCluster:
         listener, self._listener = self._listener, None
         if listener is None:
             return
+        self.api.stop_watches()
         listener.shutdown()
         listener.server_close()
         listener.drop_connections()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import ssl
 import sys
@@ -37,12 +38,42 @@ class _Handler(BaseHTTPRequestHandler):
         response = self.server.api.handle(self.command, self.path, headers, body)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
+        if response.stream is None:
+            self.send_header("Content-Length", str(len(response.body)))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache, private")
         for name, value in response.headers.items():
             self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(response.body)
+        if response.stream is None:
+            self.wfile.write(response.body)
+        else:
+            self._stream(response.stream)
+
+    def _stream(self, chunks) -> None:
+        """Send a watch's chunks as they come; stop when the client hangs up."""
+        try:
+            for chunk in chunks:
+                if not chunk:
+                    if self._client_gone():
+                        self.close_connection = True
+                        return
+                    continue
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            self.close_connection = True
+        finally:
+            chunks.close()
+
+    def _client_gone(self) -> bool:
+        """Whether the client closed the connection (a watch's client sends nothing more)."""
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 

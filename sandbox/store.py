@@ -1,15 +1,23 @@
-"""In-memory object storage with a sandbox-wide resourceVersion and cached JSON per object."""
+"""In-memory object storage with a sandbox-wide resourceVersion and cached JSON per object.
+
+Every write also lands in a bounded change history, which watches replay and wait on.
+"""
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+import threading
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 # Pods and services of one DynamoGraphDeployment are listed by this label, so index it.
 INDEXED_LABEL = "nvidia.com/dynamo-graph-deployment-name"
 
 Key = tuple[str, str]  # (namespace, name); namespace is "" for cluster-scoped objects
+
+# How many changes (cluster-wide) a watch can resume from, like etcd before compaction.
+HISTORY = 1000
 
 
 def dumps(obj: object) -> bytes:
@@ -35,13 +43,34 @@ class Entry:
         return data
 
 
+@dataclass(frozen=True)
+class Change:
+    """One write: the object after it (for DELETED, as it was, with the delete's version) and
+    before it (None when ADDED), so a filtered watch can tell an object that stops matching."""
+
+    version: int
+    resource: str
+    type: str  # ADDED, MODIFIED or DELETED
+    entry: Entry
+    before: dict | None
+
+    @property
+    def namespace(self) -> str:
+        """The object's namespace ("" for cluster-scoped objects)."""
+        return self.entry.obj["metadata"].get("namespace", "")
+
+
 class Store:
     """Objects by resource, then namespace and name; every write takes the next resourceVersion."""
 
-    def __init__(self) -> None:
+    def __init__(self, history: int = HISTORY) -> None:
         self._rv = 0
         self._data: dict[str, dict[Key, Entry]] = defaultdict(dict)
         self._index: dict[str, dict[Key, set[Key]]] = defaultdict(lambda: defaultdict(set))
+        self._history: deque[Change] = deque(maxlen=history)
+        self._compacted = 0  # the newest version no longer in the history
+        # Watches wait on this; every change wakes them.
+        self.changed = threading.Condition(threading.Lock())
 
     @property
     def resource_version(self) -> str:
@@ -70,10 +99,12 @@ class Store:
         old = self._data[resource].get(key)
         if old is not None:
             self._unindex(resource, key, old.obj)
-        self._data[resource][key] = Entry(obj)
+        entry = self._data[resource][key] = Entry(obj)
         owner = (meta.get("labels") or {}).get(INDEXED_LABEL)
         if owner is not None:
             self._index[resource][(key[0], owner)].add(key)
+        kind = "ADDED" if old is None else "MODIFIED"
+        self._record(Change(self._rv, resource, kind, entry, old.obj if old else None))
         return obj
 
     def delete(self, resource: str, namespace: str, name: str) -> dict | None:
@@ -82,7 +113,51 @@ class Store:
         if entry is None:
             return None
         self._unindex(resource, (namespace, name), entry.obj)
+        # Like the API server, the DELETED event carries the delete's own resourceVersion.
+        version = self.next_version()
+        gone = {**entry.obj, "metadata": {**entry.obj["metadata"], "resourceVersion": version}}
+        self._record(Change(self._rv, resource, "DELETED", Entry(gone), entry.obj))
         return entry.obj
+
+    # ------------------------------------------------------------------ change history
+
+    def _record(self, change: Change) -> None:
+        with self.changed:
+            if len(self._history) == self._history.maxlen:
+                self._compacted = self._history[0].version
+            self._history.append(change)
+            self.changed.notify_all()
+
+    def changes_since(self, version: int) -> list[Change] | None:
+        """The changes after a resourceVersion, oldest first; None if some are forgotten."""
+        with self.changed:
+            if version < self._compacted:
+                return None
+            newer: list[Change] = []
+            for change in reversed(self._history):
+                if change.version <= version:
+                    break
+                newer.append(change)
+        newer.reverse()
+        return newer
+
+    @property
+    def oldest_version(self) -> int:
+        """The oldest resourceVersion a watch may still resume from."""
+        with self.changed:
+            return self._compacted
+
+    def wait_for_change(self, version: int, timeout: float) -> None:
+        """Block until a change newer than version is recorded, or the timeout passes."""
+        with self.changed:
+            if self._history and self._history[-1].version > version:
+                return
+            self.changed.wait(max(timeout, 0.0))
+
+    def wake_watchers(self) -> None:
+        """Wake every waiting watch (to notice a close or an outage)."""
+        with self.changed:
+            self.changed.notify_all()
 
     def _unindex(self, resource: str, key: Key, obj: dict) -> None:
         owner = (obj["metadata"].get("labels") or {}).get(INDEXED_LABEL)
