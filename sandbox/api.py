@@ -259,6 +259,8 @@ class Api:
         self.on_outage = None  # set by the cluster: stop the listener for N seconds
         self.watch_epoch = 0  # stop_watches() moves it on: every open watch ends
         self.bookmark_interval = BOOKMARK_INTERVAL
+        self.watching = 0  # watches being served right now
+        self._watching_lock = threading.Lock()
         self.server_address = "127.0.0.1:0"
         self.crds: dict[tuple[str, str], dict] = {}  # (group, plural) -> CRD
         for crd in crds:
@@ -653,7 +655,16 @@ class Api:
             catch_up=self.catch_up,
             bookmark_interval=self.bookmark_interval,
         )
-        return Response(200, b"", stream=watch.events(initial, latest))
+        return Response(200, b"", stream=self._counted(watch.events(initial, latest)))
+
+    def _counted(self, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        with self._watching_lock:
+            self.watching += 1
+        try:
+            yield from chunks
+        finally:
+            with self._watching_lock:
+                self.watching -= 1
 
     def catch_up(self) -> None:
         """Let the simulation act on the clock, if something is due (watches call this while
