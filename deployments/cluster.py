@@ -22,6 +22,7 @@ import urllib3
 from django.conf import settings
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
@@ -113,6 +114,14 @@ class ServerError(ClusterError):
 class DynamoNotInstalled(ClusterError):
     status = 503
     title = "Dynamo not installed"
+
+
+class Expired(ClusterError):
+    """A watch asked for changes older than the cluster still keeps (410 Gone): list the
+    objects again, then watch from the list's resourceVersion."""
+
+    status = 503
+    title = "Watch expired"
 
 
 class InvalidName(ClusterError):
@@ -548,6 +557,11 @@ def nodes() -> list[dict]:
 
 def pods(*, namespace: str | None, label_selector: str = "") -> list[dict]:
     """Pods in one namespace, or in all when namespace is None."""
+    return pod_listing(namespace=namespace, label_selector=label_selector)[0]
+
+
+def pod_listing(*, namespace: str | None, label_selector: str = "") -> tuple[list[dict], str]:
+    """Pods in one namespace (or all), and the list's resourceVersion to watch from."""
     _check_names(namespace=namespace)
     api = k8s.CoreV1Api(_client().api)
     if namespace is None:
@@ -569,7 +583,8 @@ def pods(*, namespace: str | None, label_selector: str = "") -> list[dict]:
             label_selector=label_selector,
             _preload_content=False,
         )
-    return _json(response).get("items", [])
+    listed = _json(response)
+    return listed.get("items", []), listed.get("metadata", {}).get("resourceVersion", "")
 
 
 def pod_log(*, namespace: str, name: str, tail_lines: int = 20, previous: bool = False) -> str:
@@ -599,6 +614,11 @@ def _custom() -> k8s.CustomObjectsApi:
 
 def dgd_list(*, namespace: str | None, label_selector: str = "") -> list[dict]:
     """DGDs in one namespace, or in all when namespace is None, in the preferred version."""
+    return dgd_listing(namespace=namespace, label_selector=label_selector)[0]
+
+
+def dgd_listing(*, namespace: str | None, label_selector: str = "") -> tuple[list[dict], str]:
+    """DGDs in one namespace (or all), and the list's resourceVersion to watch from."""
     _check_names(namespace=namespace)
     version = preferred_dgd_version()
     api = _custom()
@@ -627,7 +647,8 @@ def dgd_list(*, namespace: str | None, label_selector: str = "") -> list[dict]:
             label_selector=label_selector,
             _preload_content=False,
         )
-    return _json(response).get("items", [])
+    listed = _json(response)
+    return listed.get("items", []), listed.get("metadata", {}).get("resourceVersion", "")
 
 
 def dgd_get(*, namespace: str, name: str) -> dict:
@@ -701,3 +722,103 @@ def namespace_events(*, namespace: str) -> list[dict]:
         "list", "events", namespace, api.list_namespaced_event, namespace, _preload_content=False
     )
     return _json(response).get("items", [])
+
+
+# Watches
+
+WATCH_SECONDS = 300  # the server ends a watch after this; the caller watches again from there
+
+
+def dgd_watch(
+    *,
+    namespace: str,
+    resource_version: str,
+    timeout_seconds: int = WATCH_SECONDS,
+    label_selector: str = "",
+) -> Iterator[tuple[str, dict]]:
+    """Changes to the DGDs of a namespace (preferred version) after resource_version."""
+    _check_names(namespace=namespace)
+    version = preferred_dgd_version()
+    api = _custom()
+
+    def list_dgds(**kwargs):
+        return api.list_namespaced_custom_object(GROUP, version, namespace, DGD_PLURAL, **kwargs)
+
+    return _watch(
+        DGD_PLURAL, namespace, list_dgds, resource_version, timeout_seconds, label_selector
+    )
+
+
+def pod_watch(
+    *,
+    namespace: str,
+    resource_version: str,
+    timeout_seconds: int = WATCH_SECONDS,
+    label_selector: str = "",
+) -> Iterator[tuple[str, dict]]:
+    """Changes to the pods of a namespace after resource_version."""
+    _check_names(namespace=namespace)
+    api = k8s.CoreV1Api(_client().api)
+
+    def list_pods(**kwargs):
+        return api.list_namespaced_pod(namespace, **kwargs)
+
+    return _watch("pods", namespace, list_pods, resource_version, timeout_seconds, label_selector)
+
+
+def _watch(
+    resource: str,
+    namespace: str,
+    list_call: Callable[..., Any],
+    resource_version: str,
+    timeout_seconds: int,
+    label_selector: str,
+) -> Iterator[tuple[str, dict]]:
+    """(type, object) for each ADDED, MODIFIED, DELETED or BOOKMARK event, until the server
+    ends the watch after timeout_seconds. Raises Expired when resource_version is too old.
+
+    list_call has no return annotation or documented return type, so watch.Watch hands
+    the objects over as plain dicts instead of building client models for them.
+    """
+    started = time.perf_counter()
+    status: int | str = 200
+    count = 0
+    events = k8s_watch.Watch().stream(
+        list_call,
+        resource_version=resource_version,
+        timeout_seconds=timeout_seconds,  # also stops the client from resuming on its own
+        allow_watch_bookmarks=True,
+        label_selector=label_selector,
+        _request_timeout=(TIMEOUT[0], timeout_seconds + TIMEOUT[1]),
+    )
+    try:
+        for event in events:
+            count += 1
+            yield event["type"], event["raw_object"]
+    except ApiException as exc:
+        status = exc.status
+        where = f' in namespace "{namespace}"' if namespace else ""
+        if exc.status == 410:
+            raise Expired(
+                f"The watch of {resource}{where} fell behind: the cluster no longer keeps "
+                f"changes since resourceVersion {resource_version}. List them again, then watch "
+                "from the list's resourceVersion."
+            ) from exc
+        raise _translate(exc, "watch", resource, namespace) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        status = "unreachable"
+        raise Unreachable(
+            f"The watch of {resource} at {_server()} was cut off. Check that the cluster is "
+            "running, then list and watch again.",
+            answered=False,
+        ) from exc
+    finally:
+        events.close()
+        logger.info(
+            "cluster verb=watch resource=%s namespace=%s status=%s events=%d duration_ms=%.0f",
+            resource,
+            namespace or "-",
+            status,
+            count,
+            (time.perf_counter() - started) * 1000,
+        )
