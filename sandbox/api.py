@@ -628,8 +628,10 @@ class Api:
                 return dumps({**partial, "metadata": json.loads(data)["metadata"]})
             return data
 
-        def bookmark(version: int) -> bytes:
-            meta = {"resourceVersion": str(version)}
+        def bookmark(version: int, annotations: dict) -> bytes:
+            meta: dict = {"resourceVersion": str(version)}
+            if annotations:
+                meta["annotations"] = annotations
             if table:
                 return dumps(
                     {

@@ -2,7 +2,9 @@
 
 A watch starts from a resourceVersion: absent or "0" first sends the current objects as
 ADDED events, a number replays the changes after it from the store's bounded history (a
-version older than the history gets an ERROR event with a 410 Expired Status). Selectors
+version older than the history gets an ERROR event with a 410 Expired Status);
+sendInitialEvents=true sends the current objects whatever the version, then a BOOKMARK
+marked "k8s.io/initial-events-end" (the API server's watch-list). Selectors
 filter each change, and an object that stops matching is sent as DELETED, as the API
 server's watch cache does. A watch ends at its timeout, when its client hangs up (the
 HTTP layer checks between events), or when the sandbox stops or has an outage.
@@ -36,6 +38,7 @@ class WatchOptions:
     since: int | None  # None: send the current objects first ("Any" start)
     timeout: float
     bookmarks: bool
+    initial_events_end: bool = False  # sendInitialEvents: mark the end of the current objects
 
     @classmethod
     def parse(cls, query: dict) -> WatchOptions:
@@ -56,7 +59,11 @@ class WatchOptions:
         else:
             timeout = DEFAULT_TIMEOUT * (1 + random.random())  # spread, as the API server does
         bookmarks = query.get("allowWatchBookmarks", "").lower() in ("true", "1")
-        return cls(None if version == 0 else version, max(timeout, 0.0), bookmarks)
+        initial = query.get("sendInitialEvents", "").lower() in ("true", "1")
+        if initial and not bookmarks:
+            raise WatchError("sendInitialEvents requires allowWatchBookmarks=true")
+        since = None if version == 0 or initial else version
+        return cls(since, max(timeout, 0.0), bookmarks, initial)
 
 
 @dataclass
@@ -68,7 +75,7 @@ class Watch:
     namespace: str | None
     matches: Callable[[dict], bool]
     encode: Callable[[Entry], bytes]
-    bookmark: Callable[[int], bytes]  # the BOOKMARK object for a resourceVersion
+    bookmark: Callable[[int, dict], bytes]  # a BOOKMARK's object: resourceVersion, annotations
     options: WatchOptions
     stopped: Callable[[], bool]  # the sandbox closed or had an outage
     catch_up: Callable[[], None]  # let the simulation act on the clock
@@ -94,8 +101,13 @@ class Watch:
         deadline = started + self.options.timeout
         next_bookmark = started + self.bookmark_interval
         cursor = latest if self.options.since is None else self.options.since
-        if self.options.since is None and initial:
-            yield b"".join(_event("ADDED", self.encode(entry)) for entry in initial)
+        if self.options.since is None:
+            lines = [_event("ADDED", self.encode(entry)) for entry in initial]
+            if self.options.initial_events_end:
+                end = {"k8s.io/initial-events-end": "true"}
+                lines.append(_event("BOOKMARK", self.bookmark(cursor, end)))
+            if lines:
+                yield b"".join(lines)
         while True:
             changes = self.store.changes_since(cursor)
             if changes is None:
@@ -114,10 +126,10 @@ class Watch:
                 return
             if now >= deadline:
                 if self.options.bookmarks:
-                    yield _event("BOOKMARK", self.bookmark(cursor))
+                    yield _event("BOOKMARK", self.bookmark(cursor, {}))
                 return
             if self.options.bookmarks and now >= next_bookmark:
-                yield _event("BOOKMARK", self.bookmark(cursor))
+                yield _event("BOOKMARK", self.bookmark(cursor, {}))
                 next_bookmark = now + self.bookmark_interval
             else:
                 yield b""

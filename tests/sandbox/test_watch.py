@@ -238,6 +238,23 @@ def test_timeout_seconds_ends_the_stream(sandbox, dgds):
     assert watcher.error is None
 
 
+def test_send_initial_events_marks_the_end_of_the_current_objects(sandbox, dgds):
+    create(dgds, "first")
+    latest = dgd_list_rv(dgds)
+    events = raw_watch(
+        sandbox,
+        f"/apis/{GROUP}/v1beta1/namespaces/default/{PLURAL}?watch=1&sendInitialEvents=true"
+        f"&allowWatchBookmarks=true&resourceVersion={latest}&resourceVersionMatch=NotOlderThan"
+        "&timeoutSeconds=1",
+    )
+    assert [e["type"] for e in events] == ["ADDED", "BOOKMARK", "BOOKMARK"]
+    assert events[0]["object"]["metadata"]["name"] == "first"
+    assert events[1]["object"]["metadata"] == {
+        "resourceVersion": latest,
+        "annotations": {"k8s.io/initial-events-end": "true"},
+    }
+
+
 def test_a_bad_resource_version_is_a_400(sandbox):
     with pytest.raises(urllib.error.HTTPError) as raised:
         raw_watch(sandbox, "/api/v1/namespaces/default/pods?watch=1&resourceVersion=abc")
