@@ -123,7 +123,8 @@ class Watch:
                 yield b"".join(lines)
             now = time.monotonic()
             if self.stopped():
-                return
+                # Dropped, not ended: the client sees the connection cut, as in an outage.
+                raise ConnectionAbortedError("the sandbox stopped serving watches")
             if now >= deadline:
                 if self.options.bookmarks:
                     yield _event("BOOKMARK", self.bookmark(cursor, {}))

@@ -93,3 +93,11 @@ def test_a_watch_without_the_watch_verb_is_forbidden(cluster_sandbox):
         list(cluster.dgd_watch(namespace="default", resource_version=version, timeout_seconds=1))
     assert caught.value.verb == "watch"
     assert 'Grant the verb "watch" on "dynamographdeployments"' in caught.value.message
+
+
+def test_a_watch_cut_by_an_outage_is_unreachable(cluster_sandbox):
+    _, version = cluster.dgd_listing(namespace="default")
+    events = cluster.dgd_watch(namespace="default", resource_version=version, timeout_seconds=30)
+    threading.Timer(0.3, cluster_sandbox.api.apply_faults, [{"outage": 1}]).start()
+    with pytest.raises(cluster.Unreachable, match="was cut off"):
+        list(events)

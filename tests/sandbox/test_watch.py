@@ -430,6 +430,7 @@ def test_an_outage_drops_open_watches(sandbox, dgds):
     sandbox.api.apply_faults({"outage": 2})
     watcher.finish(seconds=5)
     assert sandbox.api.watching == 0
+    assert watcher.error is not None, "the client sees the watch cut, not ended"
 
 
 def test_closing_the_sandbox_with_open_watches_does_not_hang(make_sandbox):
