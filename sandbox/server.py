@@ -69,11 +69,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _client_gone(self) -> bool:
         """Whether the client closed the connection (a watch's client sends nothing more)."""
+        # poll, not select: a busy sandbox may hold file descriptors above select's 1024.
+        poller = select.poll()
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
+            poller.register(self.connection, select.POLLIN | select.POLLPRI)
+            return bool(poller.poll(0))
         except (OSError, ValueError):
             return True
-        return bool(readable)
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
