@@ -88,10 +88,11 @@ def watch_dgds(dgds, version: str = "v1beta1", **kwargs) -> Watcher:
     return Watcher(dgds.list_namespaced_custom_object, GROUP, version, "default", PLURAL, **kwargs)
 
 
-def raw_watch(sandbox, path: str) -> list[dict]:
+def raw_watch(sandbox, path: str, accept: str = "application/json") -> list[dict]:
     """Every event of a watch read to its end with urllib."""
     request = urllib.request.Request(
-        f"{sandbox.url}{path}", headers={"Authorization": f"Bearer {sandbox.token}"}
+        f"{sandbox.url}{path}",
+        headers={"Authorization": f"Bearer {sandbox.token}", "Accept": accept},
     )
     with urllib.request.urlopen(request, timeout=10, context=sandbox.ssl_context()) as answer:
         assert answer.headers["Transfer-Encoding"] == "chunked"
@@ -354,6 +355,19 @@ def test_core_lists_can_be_watched(sandbox, core, list_call, change):
     watcher = Watcher(func, resource_version=start)
     change(sandbox)
     assert watcher.wait_for(lambda events: watcher.types() == ["ADDED"])
+
+
+def test_secrets_watched_as_metadata_carry_no_data(sandbox):
+    sandbox.create_secret("default", "hf-token-secret", {"HF_TOKEN": "hf_very_secret"})
+    events = raw_watch(
+        sandbox,
+        "/api/v1/namespaces/default/secrets?watch=1&timeoutSeconds=1",
+        accept="application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json",
+    )
+    assert events and all(e["object"]["kind"] == "PartialObjectMetadata" for e in events)
+    assert "hf-token-secret" in {e["object"]["metadata"]["name"] for e in events}
+    assert "hf_very_secret" not in json.dumps(events)
+    assert all("data" not in e["object"] for e in events)
 
 
 def test_services_and_events_of_a_dgd_can_be_watched(sandbox, dgds, core):
