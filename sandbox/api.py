@@ -1094,6 +1094,9 @@ class Api:
             return Response(200, dumps(pod or entry.obj))
         obj = self.store.delete(resource.store_key, info.namespace, info.name)
         self.sim.touch()
+        if resource.name == "persistentvolumeclaims":
+            # The API server answers a claim's delete with the claim, as for pods.
+            return Response(200, dumps(obj))
         body = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -1181,7 +1184,10 @@ class Api:
                     {
                         "openapi": "3.0.0",
                         "info": {"title": "Kubernetes", "version": KUBE_VERSION["gitVersion"]},
-                        "paths": {"/api/v1/namespaces/{name}": {"patch": patch}},
+                        "paths": {
+                            "/api/v1/namespaces/{name}": {"patch": patch},
+                            **_writable_core_paths(patch),
+                        },
                         "components": {"schemas": {}},
                     }
                 ),
@@ -1373,6 +1379,25 @@ def _secret_errors(obj: dict) -> list[schema.FieldError]:
 
 
 # --- PersistentVolumeClaims and ConfigMaps ----------------------------------------------------
+
+
+def _writable_core_paths(patch: dict) -> dict:
+    """OpenAPI paths that tell kubectl the server validates claims and ConfigMaps itself."""
+    return {
+        f"/api/v1/namespaces/{{namespace}}/{resource.name}/{{name}}": {
+            "patch": {
+                **patch,
+                "x-kubernetes-group-version-kind": {
+                    "group": "",
+                    "version": "v1",
+                    "kind": resource.kind,
+                },
+            }
+        }
+        for resource in CORE.values()
+        if resource.name in VOLUME_COLUMNS
+    }
+
 
 _ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
 _ACCESS_SHORT = {
