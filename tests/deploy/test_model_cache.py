@@ -6,6 +6,7 @@ import json
 import pytest
 
 from deployments.models import DeploymentSubmission
+from deployments.status import volume_reason
 from tests.deploy.conftest import NEW_URL, form_data
 
 H100 = "NVIDIA-H100-80GB-HBM3"
@@ -131,3 +132,31 @@ def test_a_pinned_gpu_type_counts_only_its_nodes_in_the_fit(member_client, clust
     assert "Fits:" in anywhere
     pinned = _text(member_client.get(NEW_URL, {**data, "gpu_product": "NVIDIA-L40S"}, headers=HTMX))
     assert "Can never fit on this cluster" in pinned
+
+
+def test_the_details_say_in_one_sentence_that_the_cache_claim_is_missing(
+    member_client, cluster_sandbox
+):
+    response = member_client.post(
+        NEW_URL, form_data(idempotency_key="gone", name="gone", model_cache="model-cache")
+    )
+    assert response.status_code == 302, _text(response)[:3000]
+    cluster_sandbox.delete_pvc("default", "model-cache")  # removed before the pods start
+    cluster_sandbox.advance(60)
+    page = _text(member_client.get("/deployments/default/gone/"))
+    assert 'The model cache claim "model-cache" does not exist in namespace "default"' in page
+    assert '"name": "model-cache", "namespace": "default"' in page  # the kubectl that fixes it
+
+
+def test_a_missing_config_map_volume_is_named_in_why_not_ready():
+    pod = {"metadata": {"name": "p-1", "labels": {}}, "spec": {}, "status": {}}
+    event = {
+        "involvedObject": {"name": "p-1"},
+        "reason": "FailedMount",
+        "message": 'MountVolume.SetUp failed for volume "engine" : configmap "trt" not found',
+    }
+    reason = volume_reason([pod], events=[event], namespace="llm")
+    assert reason is not None
+    assert reason.sentence.startswith(
+        'The ConfigMap "trt" that the pod mounts does not exist in namespace "llm"'
+    )
