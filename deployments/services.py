@@ -244,7 +244,13 @@ def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFa
         )
         for role in worker_roles(config.mode)
     ]
-    return FitReport(fits=fits, verdict=sizing.verdict(fits, nodes) if len(fits) > 1 else None)
+    note = (
+        f"Counting only the nodes with {config.gpu_product} GPUs, the GPU type chosen."
+        if config.gpu_product
+        else ""
+    )
+    verdict = sizing.verdict(fits, nodes) if len(fits) > 1 else None
+    return FitReport(fits=fits, verdict=verdict, note=note)
 
 
 def _estimate_only(config: DeploymentConfig, model: ModelFacts, role: str) -> sizing.Fit:

@@ -132,6 +132,7 @@ def test_a_pinned_gpu_type_counts_only_its_nodes_in_the_fit(member_client, clust
     assert "Fits:" in anywhere
     pinned = _text(member_client.get(NEW_URL, {**data, "gpu_product": "NVIDIA-L40S"}, headers=HTMX))
     assert "Can never fit on this cluster" in pinned
+    assert "Counting only the nodes with NVIDIA-L40S GPUs, the GPU type chosen." in pinned
 
 
 def test_the_details_say_in_one_sentence_that_the_cache_claim_is_missing(

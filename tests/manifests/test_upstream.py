@@ -67,9 +67,10 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
     ("*", "*", "frontend secrets"): (
         "The frontend also gets the Hugging Face token Secret: it reads the tokenizer from the hub."
     ),
-    ("*", "v1alpha1", "requests ephemeral-storage"): (
+    ("*", "*", "requests ephemeral-storage"): (
         "Without a model cache each worker requests ephemeral storage for the weights (their "
-        "size x 1.2, 2Gi for Qwen3 0.6B as upstream's 1.x examples); 0.6's examples request none."
+        "size x 1.2: 2Gi for Qwen3 0.6B, as most of upstream's 1.x examples); 0.6's examples and "
+        "1.x's SGLang and TensorRT-LLM disaggregated ones request none."
     ),
     ("*", "*", "--tensor-parallel-size"): (
         "Dynamote always states the tensor-parallel size, so the engine and the GPU limit agree."
