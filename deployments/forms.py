@@ -493,10 +493,6 @@ class DeploymentForm(forms.Form):
     def advanced_resources(self) -> list[forms.BoundField]:
         return self.group("cpu", "memory")
 
-    @property
-    def storage(self) -> list[forms.BoundField]:
-        return self.group("model_cache", "gpu_product")
-
 
 def _form_field(key: str) -> str:
     if key == "__all__":
