@@ -549,6 +549,21 @@ def secret_exists(*, namespace: str, name: str) -> bool:
     return True
 
 
+def persistent_volume_claims(*, namespace: str) -> list[dict]:
+    """The PersistentVolumeClaims of one namespace (for the model-cache choice)."""
+    _check_names(namespace=namespace)
+    api = k8s.CoreV1Api(_client().api)
+    response = _call(
+        "list",
+        "persistentvolumeclaims",
+        namespace,
+        api.list_namespaced_persistent_volume_claim,
+        namespace,
+        _preload_content=False,
+    )
+    return _json(response).get("items", [])
+
+
 def nodes() -> list[dict]:
     api = k8s.CoreV1Api(_client().api)
     response = _call("list", "nodes", "", api.list_node, _preload_content=False)

@@ -25,7 +25,8 @@ from deployments.manifests import (
     max_name_length,
 )
 from deployments.plan import Plan, Target, plan
-from deployments.services import propose_name
+from deployments.services import model_cache_check, propose_name
+from deployments.volumes import MODEL_CACHE_MOUNT, CacheCheck
 
 INPUT = (
     "w-full rounded-lg border border-zinc-700 bg-zinc-950 px-3 py-2 text-sm text-zinc-100 "
@@ -205,6 +206,22 @@ class DeploymentForm(forms.Form):
         label="Memory request",
         widget=forms.TextInput(attrs={"class": INPUT, "placeholder": "e.g. 32Gi"}),
     )
+    # Where the weights live and which GPUs run them (choices from the cluster, see
+    # `_storage_choices`; free text when it cannot be asked).
+    model_cache = forms.CharField(
+        required=False,
+        label="Model cache",
+        widget=forms.TextInput(
+            attrs={"class": INPUT + " font-mono", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+    gpu_product = forms.CharField(
+        required=False,
+        label="GPU type",
+        widget=forms.TextInput(
+            attrs={"class": INPUT + " font-mono", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
 
     def __init__(
         self,
@@ -278,6 +295,82 @@ class DeploymentForm(forms.Form):
             self.fields["namespace"].help_text = target.namespaces_note
         self.fields["namespace"].initial = default_namespace
         self.fields["namespace"].label = "Namespace"
+        self._storage_choices()
+
+    # --- model cache and GPU type ---------------------------------------------------------
+
+    CACHE_HELP = (
+        f"An existing PersistentVolumeClaim mounted at {MODEL_CACHE_MOUNT} on the frontend and "
+        "every worker (HF_HOME), so the weights are downloaded once, not by every pod."
+    )
+
+    @property
+    def storage_namespace(self) -> str:
+        """The namespace whose claims the model-cache choice lists."""
+        value = self.data.get("namespace") if self.is_bound else None
+        return str(value or self.default_namespace).strip()
+
+    def _storage_choices(self) -> None:
+        """Claims of the chosen namespace and the nodes' GPU products as choices."""
+        bound = self.data if self.is_bound else {}
+        listing = self.target.claims_in(self.storage_namespace)
+        if listing is not None and listing.claims is not None:
+            choices = [("", "No cache: each worker downloads the weights")]
+            choices += [(claim.name, claim.label) for claim in listing.claims.values()]
+            chosen = str(bound.get("model_cache") or "").strip()
+            if chosen and chosen not in listing.claims:
+                choices.append((chosen, f"{chosen} (not in {listing.namespace})"))
+            self.fields["model_cache"] = forms.ChoiceField(
+                choices=choices,
+                required=False,
+                label="Model cache",
+                widget=forms.Select(attrs={"class": INPUT}),
+            )
+            self.fields["model_cache"].help_text = self.CACHE_HELP
+        else:
+            note = listing.note if listing is not None else "The cluster cannot be asked."
+            self.fields["model_cache"].help_text = f"{self.CACHE_HELP} {note}"
+        products = self.target.gpu_products
+        if products is not None and products.products is not None:
+            choices = [("", "Any GPU")]
+            choices += [(product, products.label(product)) for product in products.products]
+            chosen = str(bound.get("gpu_product") or "").strip()
+            if chosen and chosen not in products.products:
+                choices.append((chosen, f"{chosen} (no node has it)"))
+            self.fields["gpu_product"] = forms.ChoiceField(
+                choices=choices,
+                required=False,
+                label="GPU type",
+                widget=forms.Select(attrs={"class": INPUT}),
+            )
+            self.fields["gpu_product"].help_text = (
+                "Pins the workers to nodes of this GPU (nvidia.com/gpu.product); "
+                "the GPU fit counts only those."
+            )
+        else:
+            note = products.note if products is not None else "The cluster cannot be asked."
+            self.fields[
+                "gpu_product"
+            ].help_text = (
+                f"A node label nvidia.com/gpu.product value, e.g. NVIDIA-H100-80GB-HBM3. {note}"
+            )
+
+    @property
+    def claims_stale(self) -> bool:
+        """Whether the page lists another namespace's claims (the namespace changed)."""
+        return self.is_bound and self.data.get("claims_for") != self.storage_namespace
+
+    @property
+    def cache_check(self) -> CacheCheck | None:
+        """What the chosen model cache means, with the fix when the claim is wrong."""
+        config = self.config or self.plan_config
+        if config is None:
+            return None
+        return model_cache_check(target=self.target, config=config, model=self.facts)
+
+    @property
+    def plan_config(self) -> DeploymentConfig | None:
+        return getattr(getattr(self, "plan", None), "config", None)
 
     # --- reading the form ---------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from deployments.engines import (
     TRTLLM_DISAGG_ENGINE_ARGS,
     EngineFacts,
 )
+from deployments.volumes import weights_storage, with_storage
 
 __all__ = [
     "API_VERSIONS",
@@ -166,6 +167,9 @@ class DeploymentConfig(BaseModel):
     memory: str | None = None
     shared_memory_size: str | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    # An existing PersistentVolumeClaim for the weights, and the GPU type to run on.
+    model_cache: str | None = None
+    gpu_product: str | None = None
     # The seed's spelling of CPU and memory requests; parse_config folds it into cpu/memory.
     resources: dict[str, Any] | None = Field(default=None, exclude=True)
 
@@ -287,6 +291,8 @@ _FIELD_LABELS = {
     "enablePrefixCaching": "Prefix caching",
     "mode": "Mode",
     "routerMode": "Router mode",
+    "modelCache": "Model cache",
+    "gpuProduct": "GPU type",
 }
 
 _ALIASES = {name: field.alias or name for name, field in DeploymentConfig.model_fields.items()}
@@ -537,6 +543,8 @@ def _check(config: DeploymentConfig, model: ModelFacts) -> dict[str, list[str]]:
             "KV-aware routing needs prefix caching: the workers publish the KV-cache blocks "
             "it keeps. Turn prefix caching on, or choose another router mode.",
         )
+    for field, messages in _storage_errors(config).items():
+        errors.setdefault(field, []).extend(messages)
     for message in _engine_args_errors(config.engine_args):
         add("engineArgs", message)
     for message in _env_errors(config.env):
@@ -550,6 +558,26 @@ def _check(config: DeploymentConfig, model: ModelFacts) -> dict[str, list[str]]:
     ):
         if value is not None and not _is_positive_quantity(value):
             add(field, _QUANTITY_HINT[field])
+    return errors
+
+
+def _storage_errors(config: DeploymentConfig) -> dict[str, list[str]]:
+    """The model cache must name a claim and the GPU type must be a label value."""
+    errors: dict[str, list[str]] = {}
+    cache = config.model_cache
+    if cache is not None and (len(cache) > 253 or not _DNS_SUBDOMAIN.match(cache)):
+        errors["modelCache"] = [
+            "Name a PersistentVolumeClaim: lowercase letters, digits, '-' and '.', "
+            "at most 253 characters."
+        ]
+    elif cache is not None and "HF_HOME" in config.env:
+        errors["env"] = ["Remove HF_HOME: with a model cache Dynamote sets it to the cache."]
+    product = config.gpu_product
+    if product is not None and (len(product) > DNS_LABEL_MAX or not _LABEL_VALUE.match(product)):
+        errors["gpuProduct"] = [
+            "Give a GPU product as nodes label it, e.g. NVIDIA-H100-80GB-HBM3 "
+            f"(at most {DNS_LABEL_MAX} letters, digits, '-', '_' and '.')."
+        ]
     return errors
 
 
@@ -710,6 +738,10 @@ def build_manifest(config: DeploymentConfig, model: ModelFacts, *, image_tag: st
         spec = _spec_v1alpha1(config, facts, image, workers)
     else:
         spec = _spec_v1beta1(config, facts, image, workers)
+    storage = weights_storage(
+        parameters_billions=model.parameters_billions, weight_format=model.weight_format
+    )
+    spec = with_storage(spec, config, ephemeral_storage=storage)
     return {
         "apiVersion": f"{GROUP}/{config.api_version}",
         "kind": KIND,
@@ -979,6 +1011,8 @@ def config_field_for_path(path: str, manifest: dict | None = None) -> str:
         return "engine"
     if re.match(r"^spec\.envs?(\[|\.|$)", path):
         return "env"
+    if path.startswith("spec.pvcs"):
+        return "modelCache"
     spec = (manifest or {}).get("spec") or {}
     match = re.match(r"^spec\.components\[(\d+)\](.*)$", path)
     if match:
@@ -1018,6 +1052,10 @@ def _component_field(rest: str, role: str, component: dict) -> str:
         return "name"
     if rest.startswith(".envFromSecret"):
         return "hfTokenSecret"
+    if rest.startswith((".volumeMounts", ".podTemplate.spec.volumes")):
+        return "modelCache"
+    if rest.startswith((".extraPodSpec.nodeSelector", ".podTemplate.spec.nodeSelector")):
+        return "gpuProduct"
     match = re.match(r"^\.envs\[(\d+)\]", rest)
     if match:
         return _env_field(component.get("envs"), int(match.group(1)))
@@ -1045,6 +1083,8 @@ def _component_field(rest: str, role: str, component: dict) -> str:
         return "engine"
     if inner.startswith(".envFrom"):
         return "hfTokenSecret"
+    if inner.startswith(".volumeMounts"):
+        return "modelCache"
     match = re.match(r"^\.env\[(\d+)\]", inner)
     if match:
         return _env_field(container.get("env"), int(match.group(1)))

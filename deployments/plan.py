@@ -6,7 +6,7 @@ the same mistake gets the same message wherever it is made.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from deployments.manifests import (
     default_image_tag,
     parse_config,
 )
+from deployments.volumes import ClaimListing, GpuProducts, cluster_errors
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,13 @@ class Target:
     allowed_namespaces: tuple[str, ...] = ()
     # DYNAMOTE_DYNAMO_VERSION: the runtime release, when it is of the target's generation.
     dynamo_version: str | None = None
+    # The cluster's GPU products and, per namespace, its claims (None: not asked).
+    gpu_products: GpuProducts | None = None
+    claims: Callable[[str], ClaimListing] | None = None
+
+    def claims_in(self, namespace: str) -> ClaimListing | None:
+        """The claims of a namespace, as far as the cluster could be asked."""
+        return self.claims(namespace) if self.claims is not None else None
 
 
 def offline_target(
@@ -91,4 +99,7 @@ def plan(model: ModelFacts, target: Target, data: Mapping[str, Any]) -> Plan:
     errors = schema_errors(manifest, target.crd)
     if errors:
         return Plan(config, manifest, errors)
-    return Plan(config, manifest, {})
+    # What only the cluster knows: the claim and the GPU type must be there.
+    claims = target.claims_in(config.namespace) if config.model_cache else None
+    errors = cluster_errors(config, claims=claims, products=target.gpu_products)
+    return Plan(config, manifest, errors)

@@ -339,6 +339,23 @@ def gpu_usage() -> tuple[list[dict], list[dict]]:
     return nodes, _value(mirror.pods(mirror.ALL))
 
 
+def volume_claims(*, namespace: str) -> list[dict]:
+    """The PersistentVolumeClaims of a namespace (shared cache)."""
+    return _value(
+        mirror.cached(
+            "persistentvolumeclaims",
+            namespace,
+            mirror.LIST_TTL,
+            lambda: cluster.persistent_volume_claims(namespace=namespace),
+        )
+    )
+
+
+def cluster_nodes() -> list[dict]:
+    """The cluster's nodes (shared cache, the same entry as the GPU fit's)."""
+    return _value(mirror.cached("nodes", "", mirror.NODES_TTL, cluster.nodes))
+
+
 def secret_present(*, namespace: str, name: str) -> bool:
     """Whether the Secret exists (its metadata only is read)."""
     return _value(

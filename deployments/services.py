@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from deployments import cluster, selectors, sizing, snippets
+from deployments import cluster, selectors, sizing, snippets, volumes
 from deployments.manifests import (
     DEFAULT_API_VERSION,
     DeploymentConfig,
@@ -78,6 +78,8 @@ def deploy_target(*, session: ClusterSession) -> Target:
         api_version=version,
         crd=crd,
         reachable=True,
+        gpu_products=gpu_product_listing(session=session),
+        claims=_claims_reader(session),
         note=(
             f"Targets nvidia.com/{version}, the version the cluster prefers. "
             + image_tag_reason(version, settings.DYNAMOTE_DYNAMO_VERSION)
@@ -86,6 +88,63 @@ def deploy_target(*, session: ClusterSession) -> Target:
         namespaces_note=namespaces_note,
         **_settings(),
     )
+
+
+def gpu_product_listing(*, session: ClusterSession) -> volumes.GpuProducts:
+    """The GPU products the nodes carry, or why they could not be read."""
+    try:
+        nodes = session.call(selectors.cluster_nodes)
+    except cluster.ClusterError as exc:
+        return volumes.GpuProducts(
+            None, f"The nodes could not be listed, so type the GPU product. {exc.message}"
+        )
+    return volumes.GpuProducts(volumes.gpu_products(nodes))
+
+
+def claim_listing(*, session: ClusterSession, namespace: str) -> volumes.ClaimListing:
+    """The namespace's PersistentVolumeClaims, or why they could not be listed."""
+    allowed = settings.DYNAMOTE_NAMESPACES
+    if not is_namespace(namespace) or (allowed and namespace not in allowed):
+        return volumes.ClaimListing(namespace, None, "Choose a namespace Dynamote may use.")
+    try:
+        items = session.call(selectors.volume_claims, namespace=namespace)
+    except cluster.ClusterError as exc:
+        return volumes.ClaimListing(
+            namespace,
+            None,
+            f"The claims in {namespace} could not be listed, so type the claim's name. "
+            f"{exc.message}",
+        )
+    claims = (volumes.claim_from_object(item) for item in items)
+    return volumes.ClaimListing(namespace, {c.name: c for c in claims if c.name})
+
+
+def _claims_reader(session: ClusterSession):
+    """Per namespace, its claims, read at most once per request."""
+    read: dict[str, volumes.ClaimListing] = {}
+
+    def claims(namespace: str) -> volumes.ClaimListing:
+        if namespace not in read:
+            read[namespace] = claim_listing(session=session, namespace=namespace)
+        return read[namespace]
+
+    return claims
+
+
+def model_cache_check(
+    *, target: Target, config: DeploymentConfig, model: ModelFacts
+) -> volumes.CacheCheck | None:
+    """What the deploy form says about the chosen model cache, with the fix when it is wrong."""
+    storage = volumes.weights_storage(
+        parameters_billions=model.parameters_billions, weight_format=model.weight_format
+    )
+    command = snippets.pvc_create(
+        name=config.model_cache or volumes.MODEL_CACHE_VOLUME,
+        namespace=config.namespace,
+        storage=storage,
+    )
+    claims = target.claims_in(config.namespace) if config.model_cache else None
+    return volumes.cache_check(config, claims=claims, storage=storage, command=command)
 
 
 def _settings() -> dict:
@@ -169,6 +228,9 @@ def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFa
             note=f"The fit could not be checked: {exc.message}",
             checked=False,
         )
+    if config.gpu_product:
+        # Pinned to one GPU type: only the nodes of that product count.
+        nodes = [node for node in nodes if node.product == config.gpu_product]
     context = config.context_length or model.context_length
     fits = [
         sizing.fit(
@@ -182,7 +244,13 @@ def gpu_fit(*, session: ClusterSession, config: DeploymentConfig, model: ModelFa
         )
         for role in worker_roles(config.mode)
     ]
-    return FitReport(fits=fits, verdict=sizing.verdict(fits, nodes) if len(fits) > 1 else None)
+    note = (
+        f"Counting only the nodes with {config.gpu_product} GPUs, the GPU type chosen."
+        if config.gpu_product
+        else ""
+    )
+    verdict = sizing.verdict(fits, nodes) if len(fits) > 1 else None
+    return FitReport(fits=fits, verdict=verdict, note=note)
 
 
 def _estimate_only(config: DeploymentConfig, model: ModelFacts, role: str) -> sizing.Fit:

@@ -53,6 +53,22 @@ def secret_add_key(*, name: str, namespace: str, key: str) -> str:
     return f"{shlex.join(create)} | {shlex.join(['kubectl', 'apply', '-f', '-'])}"
 
 
+def pvc_create(*, name: str, namespace: str, storage: str) -> str:
+    """Creates a ReadWriteMany claim for the model cache (the storage class is the default)."""
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "accessModes": ["ReadWriteMany"],
+            "resources": {"requests": {"storage": storage}},
+        },
+    }
+    # JSON is YAML: one quoted argument, whatever the values hold.
+    echo = shlex.join(["echo", json.dumps(manifest)])
+    return f"{echo} | {shlex.join(['kubectl', 'apply', '-f', '-'])}"
+
+
 def port_forward(*, name: str, namespace: str) -> str:
     """Forwards the deployment's frontend Service to this machine."""
     return shlex.join(

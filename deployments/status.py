@@ -444,6 +444,11 @@ def why_not_ready(
         if reason == "CreateContainerConfigError":
             return Reason(f"Pod {_name(pod)} cannot start its container: {message or reason}.")
 
+    # A claim, ConfigMap or Secret a volume names that does not exist.
+    volume = volume_reason(live, events=events, namespace=namespace)
+    if volume is not None:
+        return volume
+
     # An image that cannot be pulled.
     for pod in live:
         reason, message = _waiting(pod)
@@ -531,6 +536,51 @@ def why_not_ready(
         )
     message = badge.reason or "waiting for the operator to report it ready"
     return Reason(f"All pods are ready; {message[0].lower()}{message[1:].rstrip('.')}.")
+
+
+_CLAIM_MISSING = re.compile(r'persistentvolumeclaims? "([^"]+)" not found')
+_MOUNT_MISSING = re.compile(
+    r'MountVolume\.SetUp failed for volume "[^"]*" : (configmap|secret) "([^"]+)" not found'
+)
+MODEL_CACHE_MOUNT = "/opt/models"
+
+
+def volume_reason(pods: list[dict], *, events: list[dict], namespace: str) -> Reason | None:
+    """A pod waiting for a volume whose claim, ConfigMap or Secret does not exist."""
+    for pod in pods:
+        own = [e for e in events if (e.get("involvedObject") or {}).get("name") == _name(pod)]
+        texts = [_unschedulable(pod) or "", _event_message(own, "FailedMount")]
+        claim = next((m for m in map(_CLAIM_MISSING.search, texts) if m), None)
+        if claim:
+            name = claim.group(1)
+            what = "model cache claim" if _mounts_model_cache(pod, name) else "claim"
+            return Reason(
+                f'The {what} "{name}" does not exist in namespace "{namespace}", so '
+                f"{_pods_phrase([pod])} cannot start. Create it (ReadWriteMany, room for the "
+                "weights; replace <size>), or deploy again without a model cache:",
+                command=snippets.pvc_create(name=name, namespace=namespace, storage="<size>"),
+            )
+        mount = _MOUNT_MISSING.search(texts[1])
+        if mount:
+            kind = "ConfigMap" if mount.group(1) == "configmap" else "Secret"
+            return Reason(
+                f'The {kind} "{mount.group(2)}" that {_pods_phrase([pod])} mounts does not exist '
+                f'in namespace "{namespace}", so it stays ContainerCreating: create it.'
+            )
+    return None
+
+
+def _mounts_model_cache(pod: dict, claim: str) -> bool:
+    spec = pod.get("spec") or {}
+    volumes = {
+        v.get("name"): (v.get("persistentVolumeClaim") or {}).get("claimName")
+        for v in spec.get("volumes") or []
+    }
+    mounts = (spec.get("containers") or [{}])[0].get("volumeMounts") or []
+    return any(
+        volumes.get(m.get("name")) == claim and m.get("mountPath") == MODEL_CACHE_MOUNT
+        for m in mounts
+    )
 
 
 def _cap(text: str) -> str:

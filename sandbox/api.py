@@ -142,6 +142,22 @@ CORE = {
             "secrets", "", "Secret", True, ("create", "delete", "deletecollection", "get", "list")
         ),
         Resource("services", "", "Service", True, ("get", "list"), ("svc",)),
+        Resource(
+            "persistentvolumeclaims",
+            "",
+            "PersistentVolumeClaim",
+            True,
+            ("create", "delete", "deletecollection", "get", "list"),
+            ("pvc",),
+        ),
+        Resource(
+            "configmaps",
+            "",
+            "ConfigMap",
+            True,
+            ("create", "delete", "deletecollection", "get", "list"),
+            ("cm",),
+        ),
         Resource("events", "", "Event", True, ("get", "list"), ("ev",)),
     )
 }
@@ -773,6 +789,12 @@ class Api:
                 lambda p: _age(p, self.clock.now()),
                 lambda p: p.get("spec", {}).get("nodeName", "<none>"),
             ]
+        elif resource.name in VOLUME_COLUMNS:
+            columns += [
+                {"name": name, "type": kind, "format": "", "description": name, "priority": 0}
+                for name, kind in VOLUME_COLUMNS[resource.name]
+            ]
+            getters = _volume_getters(resource.name, lambda obj: _age(obj, self.clock.now()))
         elif resource.name == "events":
             # The API server's event columns; the name is there but hidden (priority 1).
             columns = [
@@ -1141,6 +1163,7 @@ class Api:
             errors = self._name_errors(meta)
         if resource.name == "secrets":
             errors += _secret_errors(obj)
+        errors += _volume_errors(resource.name, obj)
         if errors:
             self._invalid(resource, meta.get("name", ""), errors)
         if self.store.get(resource.store_key, info.namespace, meta["name"]) is not None:
@@ -1157,9 +1180,11 @@ class Api:
             }
         else:
             self._stamp_new(meta)
-            for key, value in (obj.pop("stringData", None) or {}).items():
-                obj.setdefault("data", {})[key] = base64.b64encode(value.encode()).decode()
-            obj.setdefault("type", "Opaque")
+            if resource.name == "secrets":
+                for key, value in (obj.pop("stringData", None) or {}).items():
+                    obj.setdefault("data", {})[key] = base64.b64encode(value.encode()).decode()
+                obj.setdefault("type", "Opaque")
+            obj = _bound(resource.name, obj)
         if dry_run:
             return Response(201, dumps(obj))
         self.store.put(resource.store_key, obj)
@@ -1175,6 +1200,9 @@ class Api:
             return Response(200, dumps(pod or entry.obj))
         obj = self.store.delete(resource.store_key, info.namespace, info.name)
         self.sim.touch()
+        if resource.name == "persistentvolumeclaims":
+            # The API server answers a claim's delete with the claim, as for pods.
+            return Response(200, dumps(obj))
         body = {
             "kind": "Status",
             "apiVersion": "v1",
@@ -1262,7 +1290,10 @@ class Api:
                     {
                         "openapi": "3.0.0",
                         "info": {"title": "Kubernetes", "version": KUBE_VERSION["gitVersion"]},
-                        "paths": {"/api/v1/namespaces/{name}": {"patch": patch}},
+                        "paths": {
+                            "/api/v1/namespaces/{name}": {"patch": patch},
+                            **_writable_core_paths(patch),
+                        },
                         "components": {"schemas": {}},
                     }
                 ),
@@ -1456,6 +1487,124 @@ def _secret_errors(obj: dict) -> list[schema.FieldError]:
                 )
             )
     return errors
+
+
+# --- PersistentVolumeClaims and ConfigMaps ----------------------------------------------------
+
+
+def _writable_core_paths(patch: dict) -> dict:
+    """OpenAPI paths that tell kubectl the server validates claims and ConfigMaps itself."""
+    return {
+        f"/api/v1/namespaces/{{namespace}}/{resource.name}/{{name}}": {
+            "patch": {
+                **patch,
+                "x-kubernetes-group-version-kind": {
+                    "group": "",
+                    "version": "v1",
+                    "kind": resource.kind,
+                },
+            }
+        }
+        for resource in CORE.values()
+        if resource.name in VOLUME_COLUMNS
+    }
+
+
+_ACCESS_MODES = ("ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod")
+_ACCESS_SHORT = {
+    "ReadWriteOnce": "RWO",
+    "ReadOnlyMany": "ROX",
+    "ReadWriteMany": "RWX",
+    "ReadWriteOncePod": "RWOP",
+}
+# kubectl get pvc / get configmap, as the API server's table prints them.
+VOLUME_COLUMNS = {
+    "persistentvolumeclaims": (
+        ("Status", "string"),
+        ("Volume", "string"),
+        ("Capacity", "string"),
+        ("Access Modes", "string"),
+        ("StorageClass", "string"),
+        ("VolumeAttributesClass", "string"),
+        ("Age", "string"),
+    ),
+    "configmaps": (("Data", "integer"), ("Age", "string")),
+}
+
+
+def _volume_getters(resource: str, age):
+    if resource == "configmaps":
+        return [lambda cm: len(cm.get("data") or {}) + len(cm.get("binaryData") or {}), age]
+    return [
+        lambda c: (c.get("status") or {}).get("phase", "Pending"),
+        lambda c: (c.get("spec") or {}).get("volumeName", ""),
+        lambda c: ((c.get("status") or {}).get("capacity") or {}).get("storage", ""),
+        lambda c: ",".join(
+            _ACCESS_SHORT.get(m, m) for m in (c.get("status") or {}).get("accessModes") or []
+        ),
+        lambda c: (c.get("spec") or {}).get("storageClassName", ""),
+        lambda c: (c.get("spec") or {}).get("volumeAttributesClassName") or "<unset>",
+        age,
+    ]
+
+
+def _volume_errors(resource: str, obj: dict) -> list[schema.FieldError]:
+    """The API server's validation of a claim's access modes and size, and ConfigMap data."""
+    errors = []
+    if resource == "configmaps":
+        for key, value in (obj.get("data") or {}).items():
+            if not isinstance(value, str):
+                errors.append(
+                    schema.FieldError(
+                        f"data[{key}]", "Invalid value: must be a string", schema.INVALID
+                    )
+                )
+        return errors
+    if resource != "persistentvolumeclaims":
+        return errors
+    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    modes = spec.get("accessModes") or []
+    if not modes:
+        errors.append(
+            schema.FieldError(
+                "spec.accessModes",
+                "Required value: at least 1 access mode is required",
+                schema.REQUIRED,
+            )
+        )
+    for index, mode in enumerate(modes):
+        if mode not in _ACCESS_MODES:
+            supported = ", ".join(f'"{m}"' for m in _ACCESS_MODES)
+            errors.append(
+                schema.FieldError(
+                    f"spec.accessModes[{index}]",
+                    f'Unsupported value: "{mode}": supported values: {supported}',
+                    schema.NOT_SUPPORTED,
+                )
+            )
+    storage = ((spec.get("resources") or {}).get("requests") or {}).get("storage")
+    if not storage:
+        errors.append(
+            schema.FieldError("spec.resources[storage]", "Required value", schema.REQUIRED)
+        )
+    return errors
+
+
+def _bound(resource: str, obj: dict) -> dict:
+    """A new claim as a dynamic provisioner leaves it: Bound to a volume of its size."""
+    if resource != "persistentvolumeclaims":
+        return obj
+    spec = obj.setdefault("spec", {})
+    spec.setdefault("volumeMode", "Filesystem")
+    spec.setdefault("storageClassName", "standard")
+    uid = obj["metadata"].get("uid", "")
+    spec.setdefault("volumeName", f"pvc-{uid}")
+    obj["status"] = {
+        "phase": "Bound",
+        "accessModes": list(spec.get("accessModes") or []),
+        "capacity": {"storage": str(spec["resources"]["requests"]["storage"])},
+    }
+    return obj
 
 
 def _merge(target: object, patch: object) -> object:

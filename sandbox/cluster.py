@@ -17,7 +17,14 @@ from .clock import Clock, ManualClock, rfc3339
 from .kubeconfig import write_kubeconfig
 from .operator import DGD, Simulation
 from .rbac import ALLOW_ALL
-from .seed import load_cluster, namespace_object, node_object, secret_object
+from .seed import (
+    configmap_object,
+    load_cluster,
+    namespace_object,
+    node_object,
+    pvc_object,
+    secret_object,
+)
 from .server import Listener
 from .store import Store
 
@@ -273,6 +280,13 @@ class SandboxCluster:
             self.create_namespace(name)
         for secret in spec.get("secrets") or []:
             self.create_secret(secret["namespace"], secret["name"], secret.get("data") or {})
+        for claim in spec.get("pvcs") or []:
+            self.create_pvc(
+                claim["namespace"],
+                claim["name"],
+                access_modes=claim.get("accessModes"),
+                storage=str(claim.get("storage", "100Gi")),
+            )
         for node in spec.get("nodes") or []:
             count = int(node.get("replicas", 1))
             for index in range(count):
@@ -308,6 +322,36 @@ class SandboxCluster:
         with self.api.lock:
             self.store.delete("secrets", namespace, name)
             self.simulation.touch()
+
+    def create_pvc(
+        self,
+        namespace: str,
+        name: str,
+        access_modes: list[str] | None = None,
+        storage: str = "100Gi",
+    ) -> dict:
+        """Add or replace a Bound PersistentVolumeClaim (ReadWriteMany unless told)."""
+        with self.api.lock:
+            self.create_namespace(namespace)
+            claim = pvc_object(namespace, name, self.now(), access_modes, storage)
+            claim = self.store.put("persistentvolumeclaims", claim)
+            self.simulation.touch()
+            return claim
+
+    def delete_pvc(self, namespace: str, name: str) -> None:
+        """Remove a PersistentVolumeClaim."""
+        with self.api.lock:
+            self.store.delete("persistentvolumeclaims", namespace, name)
+            self.simulation.touch()
+
+    def create_configmap(self, namespace: str, name: str, data: dict[str, str]) -> dict:
+        """Add or replace a ConfigMap."""
+        with self.api.lock:
+            self.create_namespace(namespace)
+            config_map = configmap_object(namespace, name, data, self.now())
+            config_map = self.store.put("configmaps", config_map)
+            self.simulation.touch()
+            return config_map
 
     def add_node(
         self,

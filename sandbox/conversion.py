@@ -2,8 +2,10 @@
 
 Covers the fields Dynamote uses: component list <-> services map, component type <->
 componentType/subComponentType, main container <-> extraPodSpec.mainContainer, GPU and
-cpu/memory resources, envFrom secret <-> envFromSecret, env <-> envs, shared memory, and the
-per-component status. Fields without a counterpart are dropped, as a lossy webhook would.
+cpu/memory resources, envFrom secret <-> envFromSecret, env <-> envs, shared memory, claims
+(spec.pvcs + volumeMounts <-> pod volumes + container volumeMounts), the node selector, other
+resource names (resources.*.custom), and the per-component status. Fields without a
+counterpart are dropped, as a lossy webhook would.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def to_v1beta1(obj: dict) -> dict:
         new_spec["env"] = copy.deepcopy(spec["envs"])
     components = []
     for name, service in (spec.get("services") or {}).items():
-        components.append(_service_to_component(name, service or {}))
+        components.append(_claims_to_volumes(_service_to_component(name, service or {}), service))
     if "services" in spec:
         new_spec["components"] = components
     out["spec"] = new_spec
@@ -86,7 +88,12 @@ def _service_to_component(name: str, service: dict) -> dict:
     for section in ("limits", "requests"):
         values = (service.get("resources") or {}).get(section) or {}
         converted = _without_none(
-            {"cpu": values.get("cpu"), "memory": values.get("memory"), GPU: values.get("gpu")}
+            {
+                **(values.get("custom") or {}),
+                "cpu": values.get("cpu"),
+                "memory": values.get("memory"),
+                GPU: values.get("gpu"),
+            }
         )
         if converted:
             resources[section] = converted
@@ -109,8 +116,12 @@ def to_v1alpha1(obj: dict) -> dict:
     if "components" in spec:
         deployment = obj.get("metadata", {}).get("name", "")
         new_spec["services"] = {
-            c["name"]: _component_to_service(c, deployment) for c in spec["components"]
+            c["name"]: _volumes_to_claims(_component_to_service(c, deployment), c)
+            for c in spec["components"]
         }
+        claims = _claim_names(spec["components"])
+        if claims:
+            new_spec["pvcs"] = [{"name": name, "create": False} for name in claims]
     out["spec"] = new_spec
     if "status" in obj:
         out["status"] = _status_to_v1alpha1(obj["status"], obj.get("metadata", {}).get("name", ""))
@@ -149,6 +160,7 @@ def _component_to_service(component: dict, deployment: str) -> dict:
                 "cpu": _as_str(values.get("cpu")),
                 "memory": _as_str(values.get("memory")),
                 "gpu": _as_str(values.get(GPU)),
+                "custom": {k: str(v) for k, v in values.items() if k not in ("cpu", "memory", GPU)},
             }
         )
         if converted:
@@ -160,6 +172,60 @@ def _component_to_service(component: dict, deployment: str) -> dict:
     }
     if mapped:
         service["extraPodSpec"] = {"mainContainer": mapped}
+    return service
+
+
+def _claims_to_volumes(component: dict, service: dict) -> dict:
+    """A service's claim mounts and node selector in its component's pod template."""
+    pod = component["podTemplate"]["spec"]
+    selector = (service.get("extraPodSpec") or {}).get("nodeSelector")
+    if selector:
+        pod["nodeSelector"] = copy.deepcopy(selector)
+    mounts = [m for m in service.get("volumeMounts") or [] if m.get("name")]
+    if mounts:
+        pod["volumes"] = [
+            {"name": m["name"], "persistentVolumeClaim": {"claimName": m["name"]}} for m in mounts
+        ]
+        pod["containers"][0]["volumeMounts"] = [
+            {"name": m["name"], "mountPath": m.get("mountPoint") or f"/mnt/{m['name']}"}
+            for m in mounts
+        ]
+    return component
+
+
+def _claim_volumes(component: dict) -> dict[str, str]:
+    """Volume name -> claim name, for the claim volumes of a component's pod template."""
+    pod = (component.get("podTemplate") or {}).get("spec") or {}
+    return {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod.get("volumes") or []
+        if (v.get("persistentVolumeClaim") or {}).get("claimName")
+    }
+
+
+def _claim_names(components: list[dict]) -> list[str]:
+    names: list[str] = []
+    for component in components:
+        for claim in _claim_volumes(component).values():
+            if claim not in names:
+                names.append(claim)
+    return names
+
+
+def _volumes_to_claims(service: dict, component: dict) -> dict:
+    """A component's claim mounts and node selector as v1alpha1 service fields."""
+    pod = (component.get("podTemplate") or {}).get("spec") or {}
+    if pod.get("nodeSelector"):
+        service.setdefault("extraPodSpec", {})["nodeSelector"] = copy.deepcopy(pod["nodeSelector"])
+    claims = _claim_volumes(component)
+    main = _main_container(pod.get("containers") or [])
+    mounts = [
+        {"name": claims[m["name"]], "mountPoint": m.get("mountPath")}
+        for m in main.get("volumeMounts") or []
+        if m.get("name") in claims
+    ]
+    if mounts:
+        service["volumeMounts"] = mounts
     return service
 
 

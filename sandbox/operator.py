@@ -78,6 +78,9 @@ class Component:
     template_hash: str
     gpus: int
     work: Workload
+    # The pod template's volumes and node selector, copied into every pod.
+    volumes: list = field(default_factory=list)
+    node_selector: dict = field(default_factory=dict)
 
     @property
     def type_labels(self) -> dict[str, str]:
@@ -125,6 +128,8 @@ def components_of(dgd: dict) -> list[Component]:
                     container.get("args") or [],
                     release_line(container["image"], dgd.get("apiVersion", "")),
                 ),
+                volumes=list((template.get("spec") or {}).get("volumes") or []),
+                node_selector=dict((template.get("spec") or {}).get("nodeSelector") or {}),
             )
         )
     return result
@@ -149,6 +154,8 @@ class PodSim:
     started_at: float | None = None
     blocked: str | None = None  # CreateContainerConfigError message
     unschedulable: str | None = None
+    mount_failed: str | None = None  # the kubelet's FailedMount message
+    mounted_at: float | None = None  # the last mount attempt that failed
     remove_at: float | None = None
     shown: tuple | None = None  # the state last rendered, to skip unchanged pods
     # Image pulls that fail: the current attempt (0 = the first) and when it failed.
@@ -387,6 +394,10 @@ class Simulation:
         annotations = component.pod_metadata.get("annotations")
         if annotations:
             pod["metadata"]["annotations"] = dict(annotations)
+        if component.volumes:
+            pod["spec"]["volumes"] = [dict(volume) for volume in component.volumes]
+        if component.node_selector:
+            pod["spec"]["nodeSelector"] = dict(component.node_selector)
         self.store.put("pods", pod)
 
     def _sync_service(self, record: DgdRecord, dgd: dict, components: list[Component]) -> None:
@@ -472,11 +483,14 @@ class Simulation:
                 self._wake(now + RETRY * self.scale)
                 self._render(sim, now)
                 return
+        if sim.started_at is None and self._step_mount(sim, now):
+            self._render(sim, now)
+            return
         if sim.started_at is None and not self._pullable(sim):
             self._step_pull_failure(sim, now)
             self._render(sim, now)
             return
-        pulled_at = (sim.scheduled_at or now) + IMAGE_PULL * self.scale
+        pulled_at = (sim.mounted_at or sim.scheduled_at or now) + IMAGE_PULL * self.scale
         if now < pulled_at:
             self._wake(pulled_at)
         elif sim.started_at is None:
@@ -509,6 +523,17 @@ class Simulation:
         if sim.ready_at is not None and now < sim.ready_at:
             self._wake(sim.ready_at)
         self._render(sim, now)
+
+    def _step_mount(self, sim: PodSim, now: float) -> bool:
+        """Whether the pod waits for a volume (ContainerCreating with FailedMount events)."""
+        sim.mount_failed = self._failed_mount(sim)
+        if sim.mount_failed is None:
+            return False
+        self._event(sim, "Warning", "FailedMount", sim.mount_failed, "kubelet", now)
+        # Pulling starts once the volumes are mounted.
+        sim.mounted_at = now
+        self._wake(now + RETRY * self.scale)
+        return True
 
     def _backoff(self, retries: int) -> float:
         """The kubelet's back-off before retry number retries + 1: 10 s, 20 s, 40 s ... 5 min."""
@@ -616,6 +641,17 @@ class Simulation:
 
     def _schedule(self, sim: PodSim, now: float) -> None:
         nodes = self.store.objects("nodes")
+        missing = self._missing_claim(sim)
+        if missing:
+            message = (
+                f'0/{len(nodes)} nodes are available: persistentvolumeclaim "{missing}" not found.'
+            )
+            sim.unschedulable = message
+            self._event(sim, "Warning", "FailedScheduling", message, "default-scheduler", now)
+            return
+        selector = self._node_selector(sim)
+        unmatched = [n for n in nodes if not _matches(n, selector)]
+        nodes = [n for n in nodes if _matches(n, selector)]
         used: dict[str, int] = {}
         pods: dict[str, int] = {}
         for record in self.records.values():
@@ -631,9 +667,14 @@ class Simulation:
                 # Pack GPU pods tightly; spread CPU-only pods by pod count.
                 fits.append((free if sim.gpus else pods.get(name, 0), name))
         if not fits:
-            total = len(nodes)
+            total = len(nodes) + len(unmatched)
+            reasons = [f"{len(nodes)} Insufficient {GPU}"] if nodes else []
+            if unmatched:
+                reasons.append(
+                    f"{len(unmatched)} node(s) didn't match Pod's node affinity/selector"
+                )
             message = (
-                f"0/{total} nodes are available: {total} Insufficient {GPU}."
+                f"0/{total} nodes are available: {', '.join(sorted(reasons))}."
                 if total
                 else "no nodes available to schedule pods"
             )
@@ -652,6 +693,57 @@ class Simulation:
             now,
         )
         self._event(sim, "Normal", "Pulling", f'Pulling image "{self._image(sim)}"', "kubelet", now)
+
+    def _node_selector(self, sim: PodSim) -> dict:
+        pod = self.store.get("pods", sim.namespace, sim.name) or {}
+        return (pod.get("spec") or {}).get("nodeSelector") or {}
+
+    def _volumes(self, sim: PodSim) -> list[dict]:
+        pod = self.store.get("pods", sim.namespace, sim.name) or {}
+        return (pod.get("spec") or {}).get("volumes") or []
+
+    def _missing_claim(self, sim: PodSim) -> str | None:
+        """A claim the pod's volumes name that does not exist (the scheduler checks it)."""
+        for volume in self._volumes(sim):
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if claim and self.store.get("persistentvolumeclaims", sim.namespace, claim) is None:
+                return claim
+        return None
+
+    def _failed_mount(self, sim: PodSim) -> str | None:
+        """The kubelet's FailedMount message for a ConfigMap, Secret or claim that is gone."""
+        for volume in self._volumes(sim):
+            name = volume.get("name", "")
+            config_map = volume.get("configMap") or {}
+            secret = volume.get("secret") or {}
+            claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
+            if (
+                config_map.get("name")
+                and not config_map.get("optional")
+                and self.store.get("configmaps", sim.namespace, config_map["name"]) is None
+            ):
+                return (
+                    f'MountVolume.SetUp failed for volume "{name}" : '
+                    f'configmap "{config_map["name"]}" not found'
+                )
+            if (
+                secret.get("secretName")
+                and not secret.get("optional")
+                and self.store.get("secrets", sim.namespace, secret["secretName"]) is None
+            ):
+                return (
+                    f'MountVolume.SetUp failed for volume "{name}" : '
+                    f'secret "{secret["secretName"]}" not found'
+                )
+            if claim and self.store.get("persistentvolumeclaims", sim.namespace, claim) is None:
+                # Deleted after the pod was scheduled: the kubelet cannot fetch it.
+                return (
+                    f"Unable to attach or mount volumes: unmounted volumes=[{name}], "
+                    f"unattached volumes=[], failed to process volumes=[{name}]: error processing "
+                    f"PVC {sim.namespace}/{claim}: failed to fetch PVC from API server: "
+                    f'persistentvolumeclaims "{claim}" not found'
+                )
+        return None
 
     def _image(self, sim: PodSim) -> str:
         pod = self.store.get("pods", sim.namespace, sim.name)
@@ -857,10 +949,17 @@ class Simulation:
                     note = f": container main keeps exiting with code {EXIT_CODE}"
                 waiting.append(f"{component.name} ({len(ready)}/{component.replicas} ready){note}")
             for sim in sims:
-                if sim.blocked or sim.unschedulable:
-                    problems.append(f"{component.name}: {sim.blocked or sim.unschedulable}")
+                problem = sim.blocked or sim.unschedulable or sim.mount_failed
+                if problem:
+                    problems.append(f"{component.name}: {problem}")
                     break
-        if any("not found" in p or "couldn't find key" in p for p in problems):
+        # A missing volume keeps pods waiting (Pending); a missing Secret for env fails them.
+        config_errors = [
+            p
+            for p in problems
+            if ("not found" in p or "couldn't find key" in p) and not _waits_for_volume(p)
+        ]
+        if config_errors:
             return "failed", "CreateContainerConfigError", "; ".join(problems), counts
         # The Ready condition's reasons of Dynamo 1.5's operator.
         if problems and waiting and len(problems) < len(waiting):
@@ -939,6 +1038,15 @@ class Simulation:
 
     def _wake(self, at: float) -> None:
         self.next_wakeup = min(self.next_wakeup, at)
+
+
+def _waits_for_volume(problem: str) -> bool:
+    return "MountVolume" in problem or "persistentvolumeclaim" in problem.lower()
+
+
+def _matches(node: dict, selector: dict) -> bool:
+    labels = (node.get("metadata") or {}).get("labels") or {}
+    return all(labels.get(key) == value for key, value in selector.items())
 
 
 def _ready_condition(kind: str, ready: bool, sim: PodSim, scheduled: str) -> dict:

@@ -28,6 +28,15 @@ DEFAULT_CLUSTER: dict = {
         {"namespace": ns, "name": "hf-token-secret", "data": {"HF_TOKEN": "hf_sandbox_token"}}
         for ns in ("default", "dynamo")
     ],
+    # A shared model cache, as upstream's recipes create before deploying.
+    "pvcs": [
+        {
+            "namespace": "default",
+            "name": "model-cache",
+            "accessModes": ["ReadWriteMany"],
+            "storage": "500Gi",
+        }
+    ],
     "nodes": [
         {"name": "gpu-h100-1", "gpu": H100, "cpu": "192", "memory": "2Ti"},
         {"name": "gpu-h100-2", "gpu": H100, "cpu": "192", "memory": "2Ti"},
@@ -91,6 +100,52 @@ def secret_object(namespace: str, name: str, data: dict[str, str], now: float) -
         },
         "type": "Opaque",
         "data": encoded,
+    }
+
+
+def pvc_object(
+    namespace: str,
+    name: str,
+    now: float,
+    access_modes: list[str] | None = None,
+    storage: str = "100Gi",
+    storage_class: str = "standard",
+) -> dict:
+    """A PersistentVolumeClaim Bound to a volume of its size, as a provisioner leaves it."""
+    modes = list(access_modes or ["ReadWriteMany"])
+    uid = _uid(f"pvc/{namespace}/{name}/{now}")
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": uid,
+            "creationTimestamp": rfc3339(now),
+        },
+        "spec": {
+            "accessModes": modes,
+            "resources": {"requests": {"storage": storage}},
+            "storageClassName": storage_class,
+            "volumeMode": "Filesystem",
+            "volumeName": f"pvc-{uid}",
+        },
+        "status": {"phase": "Bound", "accessModes": modes, "capacity": {"storage": storage}},
+    }
+
+
+def configmap_object(namespace: str, name: str, data: dict[str, str], now: float) -> dict:
+    """A ConfigMap with these values."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": _uid(f"configmap/{namespace}/{name}/{now}"),
+            "creationTimestamp": rfc3339(now),
+        },
+        "data": {k: str(v) for k, v in data.items()},
     }
 
 

@@ -117,6 +117,8 @@ def full_settings(engine: str, mode: str, api_version: str) -> dict:
         "cpu": "4",
         "memory": "32Gi",
         "sharedMemorySize": "8Gi",
+        "modelCache": "model-cache",
+        "gpuProduct": "NVIDIA-H100-80GB-HBM3",
         "env": {"DYN_LOG": "debug", "HF_HUB_ENABLE_HF_TRANSFER": "1"},
     }
     if engine != "trtllm":

@@ -99,8 +99,11 @@ def test_every_option_reaches_the_manifest(engine, mode, api_version):
         "DYN_ROUTER_MODE": "random",
         "DYN_LOG": "debug",
         "HF_HUB_ENABLE_HF_TRANSFER": "1",
+        "HF_HOME": "/opt/models",
     }
     assert frontend.secrets == ["hf-token-secret"]
+    assert frontend.mounts == {"model-cache": "/opt/models"}
+    assert frontend.node_selector == {}
 
     expected = (
         {"prefill": (1, "1"), "decode": (3, "4")}
@@ -116,7 +119,13 @@ def test_every_option_reaches_the_manifest(engine, mode, api_version):
         assert flag_value(worker.args, "--served-model-name") == "qwen-small"
         assert worker.requests == {"cpu": "4", "memory": "32Gi"}
         assert worker.shared_memory == "8Gi"
-        assert worker.env == {"DYN_LOG": "debug", "HF_HUB_ENABLE_HF_TRANSFER": "1"}
+        assert worker.env == {
+            "DYN_LOG": "debug",
+            "HF_HUB_ENABLE_HF_TRANSFER": "1",
+            "HF_HOME": "/opt/models",
+        }
+        assert worker.mounts == {"model-cache": "/opt/models"}
+        assert worker.node_selector == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
         assert worker.args[-2:] == data["engineArgs"]
         if engine == "vllm":
             assert {"--trust-remote-code", "--enforce-eager", "--no-enable-prefix-caching"} <= set(

@@ -78,6 +78,21 @@ def test_every_option(catalog):
     assert "--no-enable-prefix-caching" in args and "--trust-remote-code" in args
 
 
+def test_model_cache_and_gpu_product(catalog):
+    out, err, status = render(
+        "--model", "qwen3-0-6b", "--model-cache", "model-cache",
+        "--gpu-product", "NVIDIA-H100-80GB-HBM3",
+    )  # fmt: skip
+    assert (status, err) == (0, "")
+    worker = yaml.safe_load(out)["spec"]["components"][1]["podTemplate"]["spec"]
+    assert worker["volumes"] == [
+        {"name": "model-cache", "persistentVolumeClaim": {"claimName": "model-cache"}}
+    ]
+    assert worker["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}
+    _, err, status = render("--model", "qwen3-0-6b", "--model-cache", "Bad_Name")
+    assert status == 2 and err.startswith("modelCache: Name a PersistentVolumeClaim")
+
+
 def test_a_v1alpha1_target_gets_a_dynamo_0_runtime(catalog, settings):
     settings.DYNAMOTE_DYNAMO_VERSION = "1.5.0"
     out, _, _ = render("--model", "qwen3-0-6b", "--api-version", "v1alpha1")

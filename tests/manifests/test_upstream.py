@@ -68,7 +68,9 @@ DELIBERATE: dict[tuple[str, str, str], str] = {
         "The frontend also gets the Hugging Face token Secret: it reads the tokenizer from the hub."
     ),
     ("*", "*", "requests ephemeral-storage"): (
-        "Upstream's 2Gi ephemeral-storage request is not set: Dynamote requests CPU and memory."
+        "Without a model cache each worker requests ephemeral storage for the weights (their "
+        "size x 1.2: 2Gi for Qwen3 0.6B, as most of upstream's 1.x examples); 0.6's examples and "
+        "1.x's SGLang and TensorRT-LLM disaggregated ones request none."
     ),
     ("*", "*", "--tensor-parallel-size"): (
         "Dynamote always states the tensor-parallel size, so the engine and the GPU limit agree."

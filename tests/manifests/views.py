@@ -17,6 +17,8 @@ class Component:
     requests: dict[str, str] = field(default_factory=dict)
     shared_memory: str | None = None
     working_dir: str | None = None
+    mounts: dict[str, str] = field(default_factory=dict)  # claim -> mount path
+    node_selector: dict[str, str] = field(default_factory=dict)
 
 
 def components(manifest: dict) -> dict[str, Component]:
@@ -41,6 +43,8 @@ def components(manifest: dict) -> dict[str, Component]:
                     requests=dict(resources.get("requests", {})),
                     shared_memory=item.get("sharedMemorySize"),
                     working_dir=main.get("workingDir"),
+                    mounts=_claim_mounts(item["podTemplate"]["spec"], main),
+                    node_selector=item["podTemplate"]["spec"].get("nodeSelector", {}),
                 )
             )
     else:
@@ -58,9 +62,11 @@ def components(manifest: dict) -> dict[str, Component]:
                     gpus=resources.get("limits", {}).get("gpu"),
                     secrets=[service["envFromSecret"]] if service.get("envFromSecret") else [],
                     env={e["name"]: e.get("value") for e in service.get("envs", [])},
-                    requests=dict(resources.get("requests", {})),
+                    requests=_alpha_requests(resources.get("requests", {})),
                     shared_memory=service.get("sharedMemory", {}).get("size"),
                     working_dir=main.get("workingDir"),
+                    mounts=_service_mounts(spec, service),
+                    node_selector=service.get("extraPodSpec", {}).get("nodeSelector", {}),
                 )
             )
     workers = [c for c in found if c.role == "worker"]
@@ -72,6 +78,33 @@ def components(manifest: dict) -> dict[str, Component]:
     by_role = {c.role: c for c in found}
     assert len(by_role) == len(found), "two components share a role"
     return by_role
+
+
+def _claim_mounts(pod: dict, main: dict) -> dict[str, str]:
+    claims = {
+        v["name"]: v["persistentVolumeClaim"]["claimName"]
+        for v in pod.get("volumes", [])
+        if "persistentVolumeClaim" in v
+    }
+    return {
+        claims[m["name"]]: m["mountPath"]
+        for m in main.get("volumeMounts", [])
+        if m["name"] in claims
+    }
+
+
+def _service_mounts(spec: dict, service: dict) -> dict[str, str]:
+    declared = {p["name"] for p in spec.get("pvcs", [])}
+    mounts = {m["name"]: m.get("mountPoint") for m in service.get("volumeMounts", [])}
+    assert set(mounts) <= declared, "a service mounts a claim spec.pvcs does not name"
+    return mounts
+
+
+def _alpha_requests(requests: dict) -> dict[str, str]:
+    """v1alpha1 requests with the `custom` resource names alongside cpu and memory."""
+    flat = {k: v for k, v in requests.items() if k != "custom"}
+    flat.update(requests.get("custom", {}))
+    return flat
 
 
 def flag_value(args: list[str], flag: str) -> str | None:

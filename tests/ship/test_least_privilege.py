@@ -58,6 +58,7 @@ def test_the_role_has_the_rules_this_test_knows():
         (("apiextensions.k8s.io",), ("customresourcedefinitions",)),
         (("",), ("namespaces",)),
         (("",), ("nodes",)),
+        (("",), ("persistentvolumeclaims",)),
         (("",), ("pods",)),
         (("",), ("pods/log",)),
         (("",), ("events",)),
@@ -74,6 +75,8 @@ def test_the_full_flow_works_with_exactly_the_deployed_rules(member_client, leas
     assert "Secret hf-token-secret exists in default" in form
     assert '<option value="dynamo"' in form  # the namespaces were listed
     assert "the version the cluster prefers" in form
+    assert '<option value="model-cache"' in form  # the claims were listed
+    assert '<option value="NVIDIA-L40S"' in form  # and the nodes' GPU types
     pages.append(form)
 
     _create(member_client)
@@ -124,6 +127,23 @@ def test_without_the_nodes_rule_the_gpu_fit_says_what_is_forbidden(member_client
     page = _deploy_page(member_client)
     assert "The fit could not be checked" in page
     assert _forbidden("list", "nodes") in page
+
+
+def test_without_the_claims_rule_the_model_cache_is_typed_and_says_why(
+    member_client, least_privileged
+):
+    sandbox = least_privileged(_without("persistentvolumeclaims"))
+    page = _deploy_page(member_client)
+    assert _forbidden("list", "persistentvolumeclaims") in page
+    assert 'name="model_cache"' in page and '<select name="model_cache"' not in page
+    # A typed claim is not claimed missing: the cluster could not say, so the deploy goes on.
+    response = member_client.post(
+        "/deployments/new/", form_data(name=NAME, idempotency_key=NAME, model_cache="model-cache")
+    )
+    assert response.status_code == 302, _text(response)[:3000]
+    created = sandbox.get("dgd", "default", NAME)
+    pod = created["spec"]["components"][1]["podTemplate"]["spec"]
+    assert pod["volumes"][0]["persistentVolumeClaim"] == {"claimName": "model-cache"}
 
 
 def test_without_the_pods_rule_the_dashboard_says_what_is_forbidden(

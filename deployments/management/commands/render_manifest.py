@@ -30,6 +30,8 @@ OPTIONS = {
     "cpu": "cpu",
     "memory": "memory",
     "shared_memory_size": "sharedMemorySize",
+    "model_cache": "modelCache",
+    "gpu_product": "gpuProduct",
     "engine_arg": "engineArgs",
     "env": "env",
     "trust_remote_code": "trustRemoteCode",
@@ -68,6 +70,12 @@ class Command(BaseCommand):
         parser.add_argument("--cpu", help="CPU request per worker, e.g. 8")
         parser.add_argument("--memory", help="memory request per worker, e.g. 64Gi")
         parser.add_argument("--shared-memory-size", help="shared memory per worker, e.g. 8Gi")
+        parser.add_argument(
+            "--model-cache", help="an existing PersistentVolumeClaim mounted at /opt/models"
+        )
+        parser.add_argument(
+            "--gpu-product", help="pin workers to nodes labelled nvidia.com/gpu.product=VALUE"
+        )
         parser.add_argument(
             "--engine-arg",
             action="append",
