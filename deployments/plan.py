@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deployments.crd import compact_crd, schema_errors
+from deployments.engines import Release
 from deployments.manifests import (
     DEFAULT_API_VERSION,
     ConfigError,
@@ -35,8 +36,11 @@ class Target:
     default_namespace: str = "default"
     # DYNAMOTE_NAMESPACES: when set, the only namespaces a deployment may go to.
     allowed_namespaces: tuple[str, ...] = ()
-    # DYNAMOTE_DYNAMO_VERSION: the runtime release, when it is of the target's generation.
+    # The runtime release tag (from the cluster's operator or DYNAMOTE_DYNAMO_VERSION), when
+    # it is of the target's generation.
     dynamo_version: str | None = None
+    # Which Dynamo release the manifest is for, and why (None without a cluster).
+    release: Release | None = None
 
 
 def offline_target(

@@ -27,6 +27,7 @@ from deployments.dgd import (
     served_model_name,
     workers,
 )
+from deployments.engines import Release, resolve_release
 from deployments.models import DeploymentSubmission, Outcome
 from deployments.names import is_namespace
 from deployments.status import (
@@ -325,6 +326,25 @@ def dgd_target() -> tuple[str, dict]:
             mirror.LIST_TTL,  # the cluster module keeps discovery itself; this retries failures
             lambda: (cluster.preferred_dgd_version(), cluster.dgd_crd()),
         )
+    )
+
+
+def dynamo_release(*, api_version: str) -> Release:
+    """The Dynamo release new deployments are built for, and why (see `resolve_release`)."""
+    namespace = settings.DYNAMOTE_DYNAMO_NAMESPACE
+    image, why_not = _value(
+        mirror.cached(
+            "operator_image",
+            namespace,
+            mirror.STATUS_TTL,
+            lambda: cluster.operator_image(namespace=namespace),
+        )
+    )
+    return resolve_release(
+        api_version=api_version,
+        operator_image=image,
+        configured=settings.DYNAMOTE_DYNAMO_VERSION,
+        why_not=why_not,
     )
 
 
@@ -646,6 +666,21 @@ class ClusterStatus:
     default_namespace: str = ""
     checked_at: datetime | None = None
     sandbox: bool = False
+    # The Dynamo operator's image (its tag is the platform's release), or why it is unknown.
+    operator_image: str = ""
+    operator_note: str = ""
+
+    @property
+    def release(self) -> Release | None:
+        """The release new deployments are built for, once the DGD versions are known."""
+        if not self.dgd_versions:
+            return None
+        return resolve_release(
+            api_version=self.dgd_versions[0],
+            operator_image=self.operator_image,
+            configured=settings.DYNAMOTE_DYNAMO_VERSION,
+            why_not=self.operator_note,
+        )
 
     @property
     def label(self) -> str:
@@ -668,17 +703,34 @@ class ClusterStatus:
             "defaultNamespace": self.default_namespace,
             "checkedAt": self.checked_at.isoformat() if self.checked_at else None,
             "sandbox": self.sandbox,
+            "dynamoRelease": (
+                {
+                    "line": release.line.key,
+                    "imageTag": release.image_tag,
+                    "source": release.source,
+                    "reason": release.reason,
+                    "operatorImage": self.operator_image,
+                }
+                if (release := self.release)
+                else None
+            ),
         }
 
 
 def _probe() -> dict:
     connection = cluster.connection()
     version = cluster.server_version()
+    versions = tuple(cluster.dgd_versions())
+    image, note = "", ""
+    if versions:
+        image, note = cluster.operator_image(namespace=settings.DYNAMOTE_DYNAMO_NAMESPACE)
     return {
         "server": connection.server,
         "context": connection.context,
         "version": version,
-        "dgd_versions": tuple(cluster.dgd_versions()),
+        "dgd_versions": versions,
+        "operator_image": image,
+        "operator_note": note,
     }
 
 

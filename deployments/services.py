@@ -14,11 +14,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from deployments import cluster, selectors, sizing, snippets
+from deployments.engines import Release, resolve_release
 from deployments.manifests import (
     DEFAULT_API_VERSION,
     DeploymentConfig,
     ModelFacts,
-    image_tag_reason,
     max_name_length,
     worker_roles,
 )
@@ -67,6 +67,7 @@ def deploy_target(*, session: ClusterSession) -> Target:
             ),
             **_settings(),
         )
+    release = _release(version, session=session)
     namespaces: list[str] = []
     namespaces_note = ""
     if not settings.DYNAMOTE_NAMESPACES:
@@ -79,13 +80,26 @@ def deploy_target(*, session: ClusterSession) -> Target:
         crd=crd,
         reachable=True,
         note=(
-            f"Targets nvidia.com/{version}, the version the cluster prefers. "
-            + image_tag_reason(version, settings.DYNAMOTE_DYNAMO_VERSION)
+            f"Targets nvidia.com/{version}, the version the cluster prefers "
+            f"(Dynamo {release.line.key} line). {release.reason}"
         ),
         namespaces=namespaces,
         namespaces_note=namespaces_note,
-        **_settings(),
+        **{**_settings(), "dynamo_version": release.image_tag},
+        release=release,
     )
+
+
+def _release(version: str, *, session: ClusterSession) -> Release:
+    """The release the cluster runs: its operator's image tag when Dynamote may read it."""
+    try:
+        return session.call(selectors.dynamo_release, api_version=version)
+    except cluster.ClusterError as exc:
+        return resolve_release(
+            api_version=version,
+            configured=settings.DYNAMOTE_DYNAMO_VERSION,
+            why_not=f"The operator's release could not be read: {exc.message}",
+        )
 
 
 def _settings() -> dict:
@@ -291,7 +305,7 @@ def deployment_create(
                 request_hash=digest,
                 namespace=config.namespace,
                 name=config.name,
-                model_slug=config.model_id,
+                model_slug=config.model_id[:63],  # a custom model's repo id may be longer
                 engine=config.engine,
                 api_version=config.api_version,
                 config=config.model_dump(mode="json", by_alias=True),

@@ -17,7 +17,15 @@ from .clock import Clock, ManualClock, rfc3339
 from .kubeconfig import write_kubeconfig
 from .operator import DGD, Simulation
 from .rbac import ALLOW_ALL
-from .seed import load_cluster, namespace_object, node_object, secret_object
+from .seed import (
+    OPERATOR_IMAGE,
+    OPERATOR_TAGS,
+    load_cluster,
+    namespace_object,
+    node_object,
+    operator_deployment,
+    secret_object,
+)
 from .server import Listener
 from .store import Store
 
@@ -105,6 +113,7 @@ class SandboxCluster:
         )
         self.api.on_outage = self._outage
         self._seed(spec)
+        self._seed_operator(spec.get("operator") or {})
         self._listener: Listener | None = None
         self._thread: threading.Thread | None = None
 
@@ -287,6 +296,15 @@ class SandboxCluster:
                         node.get("labels"),
                     ),
                 )
+
+    def _seed_operator(self, operator: dict) -> None:
+        """The Dynamo platform's operator Deployment, which tells the platform's release."""
+        namespace = operator.get("namespace")
+        if not namespace:
+            return
+        image = operator.get("image") or f"{OPERATOR_IMAGE}:{OPERATOR_TAGS[self.profile]}"
+        self.create_namespace(namespace)
+        self.store.put("deployments.apps", operator_deployment(namespace, image, self.now()))
 
     def create_namespace(self, name: str) -> dict:
         """Add a namespace (no-op if it exists)."""
