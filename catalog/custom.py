@@ -24,7 +24,7 @@ MAX_PARAMETERS_BILLIONS = 10_000
 # or "..", not ending in ".git", the name at most 96 characters.
 _REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
 _REPO_ID = re.compile(rf"^{_REPO_PART}/{_REPO_PART}$")
-REPO_ID_HELP = "The model's Hugging Face repo id as owner/name, e.g. mistralai/Mistral-7B-v0.3."
+REPO_ID_HELP = "Give a Hugging Face repo id as owner/name, e.g. mistralai/Mistral-7B-v0.3."
 
 # The deploy form's names for the facts (snake_case, prefixed so they never meet the
 # deployment's own fields such as its context length).

@@ -518,16 +518,14 @@ def operator_image(*, namespace: str) -> tuple[str, str]:
     _check_names(namespace=namespace)
 
     def load() -> tuple[str, str]:
-        api = k8s.AppsV1Api(_client().api)
         try:
-            response = _call(
+            # A plain GET: the namespace passed _check_names, so it is safe in the path.
+            found = _raw_get(
+                f"/apis/apps/v1/namespaces/{namespace}/deployments",
                 "list",
                 "deployments",
                 namespace,
-                api.list_namespaced_deployment,
-                namespace,
-                label_selector=OPERATOR_SELECTOR,
-                _preload_content=False,
+                query=[("labelSelector", OPERATOR_SELECTOR)],
             )
         except Forbidden:
             return "", (
@@ -536,7 +534,7 @@ def operator_image(*, namespace: str) -> tuple[str, str]:
             )
         except NotFound:
             return "", f"There is no namespace {namespace} to read the operator's release in."
-        for item in _json(response).get("items", []):
+        for item in found.get("items", []):
             pod = ((item.get("spec") or {}).get("template") or {}).get("spec") or {}
             containers = pod.get("containers") or []
             manager = next((c for c in containers if c.get("name") == "manager"), None)

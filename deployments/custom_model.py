@@ -18,7 +18,6 @@ from catalog.custom import (
     FORM_FIELDS,
     MAX_CONTEXT_LENGTH,
     MAX_PARAMETERS_BILLIONS,
-    REPO_ID_HELP,
     CustomModel,
     CustomModelError,
     from_form_data,
@@ -83,7 +82,7 @@ def form_fields() -> dict[str, forms.Field]:
         FORM_FIELDS["hfRepoId"]: forms.CharField(
             label="Hugging Face repo id",
             required=False,
-            help_text=REPO_ID_HELP,
+            help_text="As on huggingface.co: the owner, a slash, the model's name.",
             widget=forms.TextInput(
                 attrs={
                     "class": _INPUT + " font-mono",
