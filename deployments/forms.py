@@ -223,7 +223,7 @@ class DeploymentForm(forms.Form):
         # A model that is not in the catalog: its facts are fields of the form, first.
         self.custom = custom
         self.custom_model = None
-        # The first render of an empty custom form: no messages before anything is typed.
+        # While previewing, a fact not typed yet gets no message (a submit says it is needed).
         self.custom_quiet = False
         if custom:
             self.fields = {**custom_model.form_fields(), **self.fields}
@@ -325,7 +325,9 @@ class DeploymentForm(forms.Form):
             self.custom_model, custom_errors = custom_model.parse_form(self.data)
         self.plan: Plan = plan(self.facts, self.target, self.config_data())
         self.add_config_errors(self.plan.errors)
-        for name, messages in ({} if self.custom_quiet else custom_errors).items():
+        for name, messages in custom_errors.items():
+            if self.custom_quiet and name in self.fields and not self._raw(name):
+                continue
             for message in messages:
                 self.add_error(name if name in self.fields else None, message)
         if self.plan.ok and not custom_errors:

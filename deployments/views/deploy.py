@@ -52,21 +52,15 @@ def detail_url(*, namespace: str, name: str) -> str:
 def new(request: HttpRequest) -> HttpResponse:
     """The deploy form; HTMX GETs get the live preview, a POST creates the deployment."""
     custom = custom_model.requested(request)
-    source = None
-    if custom:
-        source = _source_submission(request, slug=None)
-        model = _custom_page_model(request, source)
-    else:
+    model, facts, source = _page_model(request, custom=custom)
+    if model is None:
         slug = request.POST.get("model") or request.GET.get("model", "")
-        model = catalog_get(slug=slug) if slug else None
-        if model is None:
-            return TemplateResponse(
-                request,
-                "deployments/new.html",
-                {"models": catalog_search(), "unknown_model": slug},
-                status=404 if slug else 200,
-            )
-    facts = model.facts if custom else ModelFacts.from_catalog(model)
+        return TemplateResponse(
+            request,
+            "deployments/new.html",
+            {"models": catalog_search(), "unknown_model": slug},
+            status=404 if slug else 200,
+        )
     session = ClusterSession()
     target = deploy_target(session=session)
     form_kwargs = {
@@ -80,8 +74,6 @@ def new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         return _submit(request, model=model, session=session, form_kwargs=form_kwargs)
 
-    if not custom:
-        source = _source_submission(request, slug=model.slug)
     if source is not None and source.outcome == Outcome.UNKNOWN:
         resolve_unknown(namespace=source.namespace, name=source.name)
         source.refresh_from_db()
@@ -92,7 +84,7 @@ def new(request: HttpRequest) -> HttpResponse:
         initial = initial_from_config(source.config) if source else {}
         data = _as_data(DeploymentForm(initial=initial, **form_kwargs))
     form = DeploymentForm(data, **form_kwargs)
-    form.custom_quiet = custom and not bound and source is None
+    form.custom_quiet = custom
     valid = form.is_valid()
     if request.GET.get("format") == "yaml" and valid:
         response = HttpResponse(render_yaml(form.manifest), content_type="application/yaml")
@@ -105,14 +97,25 @@ def new(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, template, {**context, "oob": partial})
 
 
-def _custom_page_model(
-    request: HttpRequest, source: DeploymentSubmission | None
-) -> custom_model.PageModel:
-    """A custom model's facts from the form (or from the submission being retried)."""
-    data = request.POST if request.method == "POST" else request.GET
-    if source is not None and "engine" not in data:
-        data = custom_model.initial_from_config(source.config.get("customModel"))
-    return custom_model.PageModel(facts=custom_model.facts_from_form(data))
+def _page_model(request: HttpRequest, *, custom: bool):
+    """The model the page is for, its facts and the submission to start from (`?from=`).
+
+    A catalog model by its id, or a custom model from the form's facts (or from the
+    submission being retried); (None, None, None) when no published model is named.
+    """
+    if custom:
+        source = _source_submission(request, slug=None)
+        data = request.POST if request.method == "POST" else request.GET
+        if source is not None and "engine" not in data:
+            data = custom_model.initial_from_config(source.config.get("customModel"))
+        page = custom_model.PageModel(facts=custom_model.facts_from_form(data))
+        return page, page.facts, source
+    slug = request.POST.get("model") or request.GET.get("model", "")
+    model = catalog_get(slug=slug) if slug else None
+    if model is None:
+        return None, None, None
+    source = _source_submission(request, slug=model.slug) if request.method == "GET" else None
+    return model, ModelFacts.from_catalog(model), source
 
 
 def _taken_names(request: HttpRequest, *, session: ClusterSession) -> set[str]:

@@ -103,6 +103,11 @@ def test_the_form_and_the_header_say_the_operators_release(member_client, cluste
     status = member_client.get("/api/cluster/status").json()
     assert status["dynamoRelease"]["imageTag"] == "1.4.0"
     assert status["dynamoRelease"]["source"] == "operator"
+    # The header's cluster popover, on every page.
+    response = member_client.get("/models/")
+    assert response.context["cluster"].release.image_tag == "1.4.0"
+    header = html.unescape(response.content.decode())
+    assert f"as the operator image {OPERATOR}:1.4.0 says" in header
 
 
 def test_an_operator_of_an_unpublished_release_keeps_the_published_images(

@@ -230,3 +230,12 @@ def test_saving_wrong_facts_says_why(client, admin_user, db):
     )
     assert response.status_code == 422
     assert not CatalogModel.objects.filter(hf_repo_id=REPO).exists()
+
+
+def test_the_preview_names_wrong_facts_but_not_those_still_to_type(member_client, db):
+    data = custom_data(custom_parameters="0", custom_context_length="", custom_engines="<drop>")
+    response = member_client.get(NEW_URL, data, headers=HTMX)
+    errors = response.context["form"].errors
+    assert "more than 0" in " ".join(errors["custom_parameters"])
+    assert "custom_context_length" not in errors and "custom_engines" not in errors
+    assert not response.context["valid"]
