@@ -60,10 +60,13 @@ def deploy_target(*, session: ClusterSession) -> Target:
     try:
         version, crd = session.call(selectors.dgd_target)
     except cluster.ClusterError as exc:
+        release = resolve_release(
+            api_version=DEFAULT_API_VERSION, configured=settings.DYNAMOTE_DYNAMO_VERSION
+        )
         return offline_target(
             note=(
                 f"The preview targets nvidia.com/{DEFAULT_API_VERSION} because the cluster "
-                f"could not be asked: {exc.message}"
+                f"could not be asked: {exc.message} {release.reason}"
             ),
             **_settings(),
         )

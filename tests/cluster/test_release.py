@@ -145,3 +145,13 @@ def test_without_permission_dynamote_falls_back_and_says_why(
     assert "Runtime images 1.3.0, as DYNAMOTE_DYNAMO_VERSION says." in text
     status = member_client.get("/api/cluster/status?fresh=1").json()
     assert status["dynamoRelease"]["source"] == "setting"
+
+
+def test_an_unreachable_cluster_still_says_which_release(member_client, cluster_sandbox, settings):
+    settings.DYNAMOTE_DYNAMO_VERSION = "1.3.0"
+    cluster_sandbox.stop()
+    response = member_client.get(NEW_URL, {"model": "qwen3-8b"})
+    assert "Runtime images 1.3.0, as DYNAMOTE_DYNAMO_VERSION says." in html.unescape(
+        response.content.decode()
+    )
+    assert "vllm-runtime:1.3.0" in response.context["yaml"]
