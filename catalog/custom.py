@@ -21,7 +21,7 @@ MAX_CONTEXT_LENGTH = 10_000_000
 # Larger than any published checkpoint (Kimi K2 and DeepSeek V3 are about 1,000 B).
 MAX_PARAMETERS_BILLIONS = 10_000
 # Hugging Face's rules for a repo id: `owner/name`, letters, digits, "-", "_" and ".", no "--"
-# or "..", not ending in ".git", the name at most 96 characters.
+# or "..", not ending in ".git", owner and name at most 96 characters each.
 _REPO_PART = r"[A-Za-z0-9](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?"
 _REPO_ID = re.compile(rf"^{_REPO_PART}/{_REPO_PART}$")
 REPO_ID_HELP = "Give a Hugging Face repo id as owner/name, e.g. mistralai/Mistral-7B-v0.3."
@@ -53,8 +53,8 @@ class CustomModel(BaseModel):
     def _repo_id(cls, value: str) -> str:
         value = value.strip()
         if (
-            len(value) > 96 * 2 + 1
-            or not _REPO_ID.match(value)
+            not _REPO_ID.match(value)
+            or any(len(part) > 96 for part in value.split("/"))
             or "--" in value
             or ".." in value
             or value.endswith(".git")
