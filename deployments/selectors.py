@@ -17,6 +17,7 @@ from deployments import cluster, mirror
 from deployments.cluster import ClusterError
 from deployments.dgd import (
     dgd_components,
+    dgd_custom_model,
     dgd_engine,
     dgd_hf_model,
     dgd_model,
@@ -527,6 +528,7 @@ def _summary(dgd: dict, components: list[dict], pods: list[dict]) -> dict:
         "gpus": sum(c["gpus"] * c["replicas"] for c in components),
         "external": is_external(dgd),
         "api_version": dgd.get("apiVersion", ""),
+        "custom_model": dgd_custom_model(dgd),
     }
 
 

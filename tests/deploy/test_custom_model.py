@@ -239,3 +239,26 @@ def test_the_preview_names_wrong_facts_but_not_those_still_to_type(member_client
     assert "more than 0" in " ".join(errors["custom_parameters"])
     assert "custom_context_length" not in errors and "custom_engines" not in errors
     assert not response.context["valid"]
+
+
+def test_after_deploying_staff_save_it_from_the_deployments_page(
+    client, member_client, admin_user, cluster_sandbox
+):
+    member_client.post(f"{NEW_URL}?custom=1", custom_data())
+    url = reverse("deployments:detail", args=["default", "acme-ai-falcon-mini-7b-vllm"])
+    member_page = member_client.get(url)
+    assert member_page.context["detail"].summary["custom_model"]["hfRepoId"] == REPO
+    assert "Save to catalog" not in member_page.content.decode()
+    client.force_login(admin_user)
+    assert "Save to catalog" in client.get(url).content.decode()
+    facts = client.get(url).context["detail"].summary["custom_model"]
+    posted = {
+        "custom_hf_repo_id": facts["hfRepoId"],
+        "custom_parameters": facts["parameters"],
+        "custom_weight_format": facts["weightFormat"],
+        "custom_context_length": facts["contextLength"],
+        "custom_engines": facts["engines"],
+    }
+    response = client.post(reverse("catalog:save-custom"), posted)
+    assert response.status_code == 302
+    assert CatalogModel.objects.get(hf_repo_id=REPO).context_length == 32768
