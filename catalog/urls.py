@@ -6,4 +6,5 @@ app_name = "catalog"
 urlpatterns = [
     path("", views.index, name="home"),
     path("models/", views.index, name="index"),
+    path("models/custom/save/", views.save_custom, name="save-custom"),
 ]

@@ -1,11 +1,18 @@
 """The model catalog: cards with search and engine filters, and its JSON API."""
 
-from django.http import HttpRequest, JsonResponse
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
+from catalog.custom import CustomModelError, from_form_data, parse_custom_model
 from catalog.models import ENGINES
 from catalog.selectors import catalog_get, catalog_model_json, catalog_search
+from catalog.services import catalog_add_custom
 from dynamote.api import error_response
 
 
@@ -49,3 +56,30 @@ def api_detail(request: HttpRequest, slug: str) -> JsonResponse:
     if model is None:
         return error_response(f"No catalog model with id {slug!r}.", status=404)
     return JsonResponse(catalog_model_json(model))
+
+
+@require_POST
+def save_custom(request: HttpRequest) -> HttpResponse:
+    """Staff only: the deploy form's custom model becomes a catalog entry, then deploy it."""
+    if not request.user.is_staff:
+        raise PermissionDenied("Only staff may add models to the catalog.")
+    try:
+        custom = parse_custom_model(from_form_data(request.POST))
+    except CustomModelError as exc:
+        problems = "; ".join(" ".join(texts) for texts in exc.errors.values())
+        messages.error(request, f"Not saved to the catalog: {problems}")
+        if request.htmx:
+            response = HttpResponse(status=422)
+            response["HX-Reswap"] = "none"
+            return response
+        return redirect(f"{reverse('deployments:new')}?custom=1")
+    model, created = catalog_add_custom(custom=custom)
+    if created:
+        messages.success(
+            request,
+            f"Saved {model.name} to the catalog as {model.slug}; edit it in the admin.",
+        )
+    else:
+        messages.info(request, f"{custom.hf_repo_id} is already in the catalog as {model.name}.")
+    url = f"{reverse('deployments:new')}?model={model.slug}"
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)

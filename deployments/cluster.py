@@ -514,6 +514,47 @@ def dgd_crd() -> dict:
     return _cached("dgd_crd", DISCOVERY_TTL, load)
 
 
+# The Dynamo platform's operator: the Deployment its Helm chart installs (labels of the chart)
+OPERATOR_SELECTOR = "app.kubernetes.io/name=dynamo-operator,control-plane=controller-manager"
+
+
+def operator_image(*, namespace: str) -> tuple[str, str]:
+    """The Dynamo operator's image in `namespace`, or "" and why it could not be read; cached.
+
+    Reading it needs `list` on Deployments there; without it Dynamote falls back (the reason
+    says so) rather than failing the page.
+    """
+    _check_names(namespace=namespace)
+
+    def load() -> tuple[str, str]:
+        try:
+            # A plain GET: the namespace passed _check_names, so it is safe in the path.
+            found = _raw_get(
+                f"/apis/apps/v1/namespaces/{namespace}/deployments",
+                "list",
+                "deployments",
+                namespace,
+                query=[("labelSelector", OPERATOR_SELECTOR)],
+            )
+        except Forbidden:
+            return "", (
+                f"Dynamote may not list Deployments in {namespace}, so it cannot read the "
+                "operator's release (the README's Permissions section has the Role that allows it)."
+            )
+        except NotFound:
+            return "", f"There is no namespace {namespace} to read the operator's release in."
+        for item in found.get("items", []):
+            pod = ((item.get("spec") or {}).get("template") or {}).get("spec") or {}
+            containers = pod.get("containers") or []
+            manager = next((c for c in containers if c.get("name") == "manager"), None)
+            image = (manager or (containers[0] if containers else {})).get("image", "")
+            if image:
+                return image, ""
+        return "", f"No Dynamo operator Deployment found in {namespace}."
+
+    return _cached(f"operator_image:{namespace}", DISCOVERY_TTL, load)
+
+
 # Core resources
 
 

@@ -1,7 +1,15 @@
 """Reading a DGD of either API version: its components, model, engine and owner."""
 
+import json
+
 from deployments.engines import ENGINES
-from deployments.manifests import ENGINE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MODEL_ID_KEY
+from deployments.manifests import (
+    CUSTOM_MODEL_KEY,
+    ENGINE_LABEL,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
+    MODEL_ID_KEY,
+)
 
 
 def flag(args: list[str], *names: str) -> str:
@@ -88,6 +96,16 @@ def dgd_model(dgd: dict, components: list[dict] | None = None) -> str:
         if model:
             return model
     return ""
+
+
+def dgd_custom_model(dgd: dict) -> dict | None:
+    """The facts of a model that is not in the catalog, as Dynamote recorded them, or None."""
+    raw = ((dgd.get("metadata") or {}).get("annotations") or {}).get(CUSTOM_MODEL_KEY)
+    try:
+        facts = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return facts if isinstance(facts, dict) else None
 
 
 def dgd_hf_model(dgd: dict, components: list[dict] | None = None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 API_VERSIONS = ("v1beta1", "v1alpha1")
@@ -9,10 +10,6 @@ DEFAULT_API_VERSION = "v1beta1"
 GROUP = "nvidia.com"
 KIND = "DynamoGraphDeployment"
 
-# The newest published Dynamo release of each generation, the default runtime image tag:
-# v1beta1 appeared in Dynamo 1.x, and a cluster that serves only v1alpha1 runs Dynamo 0.x,
-# whose runtime images take 0.6's flags. (1.5.0 is still in development: no image yet.)
-DYNAMO_RELEASES = {"v1beta1": "1.4.0", "v1alpha1": "0.6.1"}
 
 ROUTER_MODES: dict[str, list[str]] = {
     "v1beta1": [
@@ -27,6 +24,159 @@ ROUTER_MODES: dict[str, list[str]] = {
     "v1alpha1": ["round-robin", "random", "kv"],
 }
 DEFAULT_ROUTER_MODE = "round-robin"
+
+
+@dataclass(frozen=True)
+class ReleaseLine:
+    """One Dynamo release line: the DGD version it is built for, its flags, its runtime images."""
+
+    key: str
+    # Releases from `first` up to (not including) `until`, as (major, minor).
+    first: tuple[int, int]
+    until: tuple[int, int]
+    # The DGD version Dynamote writes for it; the engines' flags follow it (0.6's or 1.x's).
+    api_version: str
+    # Runtime image tags published on nvcr.io, oldest first; empty while in development.
+    published: tuple[str, ...]
+    note: str = ""
+
+    def holds(self, release: tuple[int, int, int]) -> bool:
+        return self.first <= release[:2] < self.until
+
+
+# The release table: every line Dynamote knows. A cluster that serves only v1alpha1 runs
+# Dynamo 0.x, whose runtime images take 0.6's flags; v1beta1 appeared in Dynamo 1.x.
+DYNAMO_RELEASES: dict[str, ReleaseLine] = {
+    line.key: line
+    for line in (
+        ReleaseLine(
+            "0.6",
+            (0, 0),
+            (1, 0),
+            "v1alpha1",
+            ("0.6.0", "0.6.1"),
+            "vLLM marks the prefill worker with --is-prefill-worker; TensorRT-LLM takes "
+            "--model-path; router modes round-robin, random, kv.",
+        ),
+        ReleaseLine(
+            "1.0-1.4",
+            (1, 0),
+            (1, 5),
+            "v1beta1",
+            ("1.0.0", "1.1.0", "1.2.0", "1.3.0", "1.4.0"),
+            "--disaggregation-mode on both halves; TensorRT-LLM takes --model.",
+        ),
+        ReleaseLine(
+            "1.5",
+            (1, 5),
+            (99, 0),
+            "v1beta1",
+            (),
+            "In development: no runtime images are published yet.",
+        ),
+    )
+}
+
+
+def newest_published(api_version: str) -> str:
+    """The newest published release Dynamote knows for a DGD version: the default image tag."""
+    tags = [
+        tag
+        for line in DYNAMO_RELEASES.values()
+        if line.api_version == api_version
+        for tag in line.published
+    ]
+    return max(tags, key=parse_release) if tags else newest_published(DEFAULT_API_VERSION)
+
+
+def parse_release(text: str) -> tuple[int, int, int]:
+    """(major, minor, patch) of a release tag such as 1.4.0, v1.4.0 or 1.4.0-cuda13; or ()."""
+    found = _RELEASE.match(text.strip())
+    if not found:
+        return ()  # type: ignore[return-value]
+    major, minor, patch = found.groups()
+    return int(major), int(minor), int(patch or 0)
+
+
+def release_line(text: str) -> ReleaseLine | None:
+    """The release line a tag belongs to."""
+    release = parse_release(text)
+    if not release:
+        return None
+    return next((line for line in DYNAMO_RELEASES.values() if line.holds(release)), None)
+
+
+_RELEASE = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+][0-9A-Za-z.-]*)?$")
+
+
+@dataclass(frozen=True)
+class Release:
+    """The Dynamo release new deployments are built for, and why."""
+
+    line: ReleaseLine
+    # The runtime image tag new deployments get.
+    image_tag: str
+    # Where it came from: "operator", "setting", "api-version" or "offline".
+    source: str
+    reason: str
+
+    @property
+    def summary(self) -> str:
+        return f"Dynamo {self.line.key} line, runtime images {self.image_tag}"
+
+
+def resolve_release(
+    *, api_version: str, operator_image: str = "", configured: str | None = None, why_not: str = ""
+) -> Release:
+    """The release: the operator's image tag, else DYNAMOTE_DYNAMO_VERSION, else the API version.
+
+    The setting counts only when it is of the generation the served DGD versions show (0.x
+    for a v1alpha1-only cluster, 1.x otherwise); a release newer than the newest published
+    one Dynamote knows keeps its line's flags but the newest published runtime images.
+    """
+    newest = newest_published(api_version)
+    if configured == newest:
+        configured = None  # the setting's default says nothing about the cluster
+    tag = operator_image.rpartition(":")[2] if ":" in operator_image.rsplit("/", 1)[-1] else ""
+    line = release_line(tag) if tag else None
+    if line is not None and line.api_version == api_version:
+        image_tag, reason = _image_tag(tag, line, newest, operator_image)
+        return Release(line, image_tag, "operator", reason)
+    lead = f"{why_not} " if why_not else ""
+    if operator_image and line is None:
+        lead = f"The operator image {operator_image} names no release Dynamote knows. "
+    line = release_line(configured or "")
+    if configured and line is not None and line.api_version == api_version:
+        image_tag, reason = _image_tag(configured, line, newest, "")
+        return Release(line, image_tag, "setting", lead + reason)
+    line = release_line(newest) or DYNAMO_RELEASES["1.0-1.4"]
+    ignored = (
+        f"; DYNAMOTE_DYNAMO_VERSION {configured} is of another generation" if configured else ""
+    )
+    generation = line.key.split(".", 1)[0]
+    return Release(
+        line,
+        newest,
+        "api-version",
+        f"{lead}Runtime images {newest}, the newest published Dynamo {generation}.x release "
+        f"Dynamote knows (served API version {api_version} → {newest}{ignored}); set "
+        "DYNAMOTE_DYNAMO_VERSION to the release your cluster's platform runs.",
+    )
+
+
+def _image_tag(tag: str, line: ReleaseLine, newest: str, operator: str) -> tuple[str, str]:
+    """The runtime tag for a release (from the operator image, else the setting), and why."""
+    source = f"operator image {operator}" if operator else "DYNAMOTE_DYNAMO_VERSION"
+    if parse_release(tag) > parse_release(newest):
+        return newest, (
+            f"Dynamo {tag} ({source}) takes the {line.key} line's flags; its runtime images are "
+            f"not published, so they stay at {newest}, the newest published release "
+            "Dynamote knows."
+        )
+    if operator:
+        return tag, f"Runtime images {tag}, as the operator image {operator} says."
+    return tag, f"Runtime images {tag}, as DYNAMOTE_DYNAMO_VERSION says."
+
 
 MODES = {"aggregated": "Aggregated", "disaggregated": "Disaggregated (prefill + decode)"}
 

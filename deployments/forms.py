@@ -11,6 +11,7 @@ from django import forms
 from django.forms.utils import ErrorDict
 from pydantic.alias_generators import to_snake
 
+from deployments import custom_model
 from deployments.manifests import (
     DEFAULT_HF_TOKEN_SECRET,
     ENGINES,
@@ -232,9 +233,17 @@ class DeploymentForm(forms.Form):
         default_namespace: str,
         allowed_namespaces: list[str] | None = None,
         taken_names: set[str] | None = None,
+        custom: bool = False,
         **kwargs,
     ):
         super().__init__(data, **kwargs)
+        # A model that is not in the catalog: its facts are fields of the form, first.
+        self.custom = custom
+        self.custom_model = None
+        # While previewing, a fact not typed yet gets no message (a submit says it is needed).
+        self.custom_quiet = False
+        if custom:
+            self.fields = {**custom_model.form_fields(), **self.fields}
         # Names of the DGDs already in the chosen namespace: generated names avoid them.
         self.taken_names = taken_names or set()
         self.name_suggestion: str | None = None  # a free name, after the cluster said "taken"
@@ -379,7 +388,7 @@ class DeploymentForm(forms.Form):
         data: dict[str, Any] = {}
         disaggregated = self._raw("mode") == "disaggregated"
         for name in self.fields:
-            if name in ("idempotency_key", "model"):
+            if name in ("idempotency_key", "model") or name.startswith("custom_"):
                 continue
             if name in ROLE_FIELDS and not disaggregated:
                 continue
@@ -390,6 +399,8 @@ class DeploymentForm(forms.Form):
             # qwen3-8b-vllm -> qwen3-8b-sglang, or qwen3-8b-vllm-2 when the first is taken.
             data["name"] = self.default_names()[engine]
         data["model_id"] = self.facts.slug
+        if self.custom_model is not None:
+            data["custom_model"] = self.custom_model.as_config()
         return data
 
     def _raw(self, name: str) -> Any:
@@ -402,9 +413,17 @@ class DeploymentForm(forms.Form):
         self.cleaned_data = {}
         if not self.is_bound:
             return
+        custom_errors: dict[str, list[str]] = {}
+        if self.custom:
+            self.custom_model, custom_errors = custom_model.parse_form(self.data)
         self.plan: Plan = plan(self.facts, self.target, self.config_data())
         self.add_config_errors(self.plan.errors)
-        if self.plan.ok:
+        for name, messages in custom_errors.items():
+            if self.custom_quiet and name in self.fields and not self._raw(name):
+                continue
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+        if self.plan.ok and not custom_errors:
             self.config, self.manifest = self.plan.config, self.plan.manifest
             self.cleaned_data = self.config_data()
 
@@ -466,6 +485,10 @@ class DeploymentForm(forms.Form):
         return [self[name] for name in names]
 
     @property
+    def custom_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith("custom_")]
+
+    @property
     def basics(self) -> list[forms.BoundField]:
         return self.group("name", "namespace")
 
@@ -504,7 +527,7 @@ def _form_field(key: str) -> str:
 
 def initial_from_config(config: dict[str, Any]) -> dict[str, Any]:
     """Form initial values from a stored (camelCase) config, e.g. to retry a submission."""
-    initial = {}
+    initial = custom_model.initial_from_config(config.get("customModel"))
     for key, value in config.items():
         name = _form_field(key)
         if name in DeploymentForm.base_fields and name not in ("model", "idempotency_key"):

@@ -21,7 +21,6 @@ from deployments.engines import (
     API_VERSIONS,
     DEFAULT_API_VERSION,
     DEFAULT_ROUTER_MODE,
-    DYNAMO_RELEASES,
     ENGINES,
     GROUP,
     KIND,
@@ -31,6 +30,8 @@ from deployments.engines import (
     ROUTER_MODES,
     TRTLLM_DISAGG_ENGINE_ARGS,
     EngineFacts,
+    newest_published,
+    resolve_release,
 )
 from deployments.volumes import weights_storage, with_storage
 
@@ -56,6 +57,8 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "dynamote"
 MODEL_ID_KEY = "dynamote.io/model-id"
 ENGINE_LABEL = "dynamote.io/engine"
+# A model that is not in the catalog carries its facts (JSON), so the pages can name it.
+CUSTOM_MODEL_KEY = "dynamote.io/custom-model"
 DEFAULT_HF_TOKEN_SECRET = "hf-token-secret"
 
 MAX_REPLICAS = 10
@@ -170,6 +173,8 @@ class DeploymentConfig(BaseModel):
     # An existing PersistentVolumeClaim for the weights, and the GPU type to run on.
     model_cache: str | None = None
     gpu_product: str | None = None
+    # A model that is not in the catalog: its checked facts (`catalog.custom.CustomModel`).
+    custom_model: dict[str, Any] | None = None
     # The seed's spelling of CPU and memory requests; parse_config folds it into cpu/memory.
     resources: dict[str, Any] | None = Field(default=None, exclude=True)
 
@@ -257,26 +262,17 @@ def default_name(model: ModelFacts, engine: str) -> str:
 
 
 def default_image_tag(api_version: str, configured: str | None = None) -> str:
-    """The runtime tag for a target: the configured release if it is of the right generation."""
-    release = DYNAMO_RELEASES.get(api_version, DYNAMO_RELEASES[DEFAULT_API_VERSION])
-    if configured:
-        major = configured.split(".", 1)[0].lstrip("v")
-        # v1alpha1-only clusters run Dynamo 0.x; v1beta1 needs Dynamo 1.x or later.
-        if major.isdigit() and (int(major) == 0) == (api_version == "v1alpha1"):
-            return configured
-    return release
+    """The runtime tag for a target: the configured release if it is of the right generation.
+
+    A release newer than the newest published one Dynamote knows gets the newest published
+    images (its own are not out yet).
+    """
+    return resolve_release(api_version=api_version, configured=configured).image_tag
 
 
 def image_tag_reason(api_version: str, configured: str | None = None) -> str:
     """Why new deployments of this target run the runtime tag they run, in one sentence."""
-    tag = default_image_tag(api_version, configured)
-    generation = "0.x" if api_version == "v1alpha1" else "1.x"
-    if configured and tag == configured and configured != DYNAMO_RELEASES.get(api_version):
-        return f"Runtime images {tag}, as DYNAMOTE_DYNAMO_VERSION says."
-    return (
-        f"Runtime images {tag}, the newest published Dynamo {generation} release Dynamote "
-        "knows; set DYNAMOTE_DYNAMO_VERSION to the release your cluster's platform runs."
-    )
+    return resolve_release(api_version=api_version, configured=configured).reason
 
 
 # --- layer 1: the configuration -------------------------------------------------------------
@@ -494,7 +490,7 @@ def _check(config: DeploymentConfig, model: ModelFacts) -> dict[str, list[str]]:
             "routerMode",
             (
                 f"Router mode {config.router_mode!r} is not available with {config.api_version} "
-                f"(Dynamo {DYNAMO_RELEASES[config.api_version]})"
+                f"(Dynamo {newest_published(config.api_version)})"
                 if known
                 else f"Dynamo has no router mode {config.router_mode!r}"
             )
@@ -520,7 +516,7 @@ def _check(config: DeploymentConfig, model: ModelFacts) -> dict[str, list[str]]:
         add(
             "image",
             "Give a container image reference such as "
-            f"{facts.image(DYNAMO_RELEASES[config.api_version])}.",
+            f"{facts.image(newest_published(config.api_version))}.",
         )
 
     unsupported = {
@@ -730,6 +726,10 @@ def build_manifest(config: DeploymentConfig, model: ModelFacts, *, image_tag: st
         "labels": labels,
         "annotations": {MODEL_ID_KEY: model.slug},
     }
+    if config.custom_model:
+        metadata["annotations"][CUSTOM_MODEL_KEY] = json.dumps(
+            config.custom_model, sort_keys=True, separators=(",", ":")
+        )
     workers = [
         (facts.component_name(role), role, worker_args(config, model, role))
         for role in worker_roles(config.mode)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from deployments.crd import compact_crd, schema_errors
+from deployments.engines import Release
 from deployments.manifests import (
     DEFAULT_API_VERSION,
     ConfigError,
@@ -36,7 +37,8 @@ class Target:
     default_namespace: str = "default"
     # DYNAMOTE_NAMESPACES: when set, the only namespaces a deployment may go to.
     allowed_namespaces: tuple[str, ...] = ()
-    # DYNAMOTE_DYNAMO_VERSION: the runtime release, when it is of the target's generation.
+    # The runtime release tag (from the cluster's operator or DYNAMOTE_DYNAMO_VERSION), when
+    # it is of the target's generation.
     dynamo_version: str | None = None
     # The cluster's GPU products and, per namespace, its claims (None: not asked).
     gpu_products: GpuProducts | None = None
@@ -45,6 +47,8 @@ class Target:
     def claims_in(self, namespace: str) -> ClaimListing | None:
         """The claims of a namespace, as far as the cluster could be asked."""
         return self.claims(namespace) if self.claims is not None else None
+    # Which Dynamo release the manifest is for, and why (None without a cluster).
+    release: Release | None = None
 
 
 def offline_target(

@@ -17,6 +17,7 @@ from deployments import cluster, mirror
 from deployments.cluster import ClusterError
 from deployments.dgd import (
     dgd_components,
+    dgd_custom_model,
     dgd_engine,
     dgd_hf_model,
     dgd_model,
@@ -27,6 +28,7 @@ from deployments.dgd import (
     served_model_name,
     workers,
 )
+from deployments.engines import Release, resolve_release
 from deployments.models import DeploymentSubmission, Outcome
 from deployments.names import is_namespace
 from deployments.status import (
@@ -328,6 +330,25 @@ def dgd_target() -> tuple[str, dict]:
     )
 
 
+def dynamo_release(*, api_version: str) -> Release:
+    """The Dynamo release new deployments are built for, and why (see `resolve_release`)."""
+    namespace = settings.DYNAMOTE_DYNAMO_NAMESPACE
+    image, why_not = _value(
+        mirror.cached(
+            "operator_image",
+            namespace,
+            mirror.STATUS_TTL,
+            lambda: cluster.operator_image(namespace=namespace),
+        )
+    )
+    return resolve_release(
+        api_version=api_version,
+        operator_image=image,
+        configured=settings.DYNAMOTE_DYNAMO_VERSION,
+        why_not=why_not,
+    )
+
+
 def cluster_namespaces() -> list[str]:
     """Every namespace of the cluster."""
     return _value(mirror.cached("namespaces", "", mirror.STATUS_TTL, cluster.namespaces))
@@ -524,6 +545,7 @@ def _summary(dgd: dict, components: list[dict], pods: list[dict]) -> dict:
         "gpus": sum(c["gpus"] * c["replicas"] for c in components),
         "external": is_external(dgd),
         "api_version": dgd.get("apiVersion", ""),
+        "custom_model": dgd_custom_model(dgd),
     }
 
 
@@ -663,6 +685,21 @@ class ClusterStatus:
     default_namespace: str = ""
     checked_at: datetime | None = None
     sandbox: bool = False
+    # The Dynamo operator's image (its tag is the platform's release), or why it is unknown.
+    operator_image: str = ""
+    operator_note: str = ""
+
+    @property
+    def release(self) -> Release | None:
+        """The release new deployments are built for, once the DGD versions are known."""
+        if not self.dgd_versions:
+            return None
+        return resolve_release(
+            api_version=self.dgd_versions[0],
+            operator_image=self.operator_image,
+            configured=settings.DYNAMOTE_DYNAMO_VERSION,
+            why_not=self.operator_note,
+        )
 
     @property
     def label(self) -> str:
@@ -685,17 +722,34 @@ class ClusterStatus:
             "defaultNamespace": self.default_namespace,
             "checkedAt": self.checked_at.isoformat() if self.checked_at else None,
             "sandbox": self.sandbox,
+            "dynamoRelease": (
+                {
+                    "line": release.line.key,
+                    "imageTag": release.image_tag,
+                    "source": release.source,
+                    "reason": release.reason,
+                    "operatorImage": self.operator_image,
+                }
+                if (release := self.release)
+                else None
+            ),
         }
 
 
 def _probe() -> dict:
     connection = cluster.connection()
     version = cluster.server_version()
+    versions = tuple(cluster.dgd_versions())
+    image, note = "", ""
+    if versions:
+        image, note = cluster.operator_image(namespace=settings.DYNAMOTE_DYNAMO_NAMESPACE)
     return {
         "server": connection.server,
         "context": connection.context,
         "version": version,
-        "dgd_versions": tuple(cluster.dgd_versions()),
+        "dgd_versions": versions,
+        "operator_image": image,
+        "operator_note": note,
     }
 
 

@@ -14,11 +14,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from deployments import cluster, selectors, sizing, snippets, volumes
+from deployments.engines import Release, resolve_release
 from deployments.manifests import (
     DEFAULT_API_VERSION,
     DeploymentConfig,
     ModelFacts,
-    image_tag_reason,
     max_name_length,
     worker_roles,
 )
@@ -60,13 +60,17 @@ def deploy_target(*, session: ClusterSession) -> Target:
     try:
         version, crd = session.call(selectors.dgd_target)
     except cluster.ClusterError as exc:
+        release = resolve_release(
+            api_version=DEFAULT_API_VERSION, configured=settings.DYNAMOTE_DYNAMO_VERSION
+        )
         return offline_target(
             note=(
                 f"The preview targets nvidia.com/{DEFAULT_API_VERSION} because the cluster "
-                f"could not be asked: {exc.message}"
+                f"could not be asked: {exc.message} {release.reason}"
             ),
             **_settings(),
         )
+    release = _release(version, session=session)
     namespaces: list[str] = []
     namespaces_note = ""
     if not settings.DYNAMOTE_NAMESPACES:
@@ -81,12 +85,13 @@ def deploy_target(*, session: ClusterSession) -> Target:
         gpu_products=gpu_product_listing(session=session),
         claims=_claims_reader(session),
         note=(
-            f"Targets nvidia.com/{version}, the version the cluster prefers. "
-            + image_tag_reason(version, settings.DYNAMOTE_DYNAMO_VERSION)
+            f"Targets nvidia.com/{version}, the version the cluster prefers "
+            f"(Dynamo {release.line.key} line). {release.reason}"
         ),
         namespaces=namespaces,
         namespaces_note=namespaces_note,
-        **_settings(),
+        **{**_settings(), "dynamo_version": release.image_tag},
+        release=release,
     )
 
 
@@ -145,6 +150,16 @@ def model_cache_check(
     )
     claims = target.claims_in(config.namespace) if config.model_cache else None
     return volumes.cache_check(config, claims=claims, storage=storage, command=command)
+def _release(version: str, *, session: ClusterSession) -> Release:
+    """The release the cluster runs: its operator's image tag when Dynamote may read it."""
+    try:
+        return session.call(selectors.dynamo_release, api_version=version)
+    except cluster.ClusterError as exc:
+        return resolve_release(
+            api_version=version,
+            configured=settings.DYNAMOTE_DYNAMO_VERSION,
+            why_not=f"The operator's release could not be read: {exc.message}",
+        )
 
 
 def _settings() -> dict:
@@ -359,7 +374,7 @@ def deployment_create(
                 request_hash=digest,
                 namespace=config.namespace,
                 name=config.name,
-                model_slug=config.model_id,
+                model_slug=config.model_id[:63],  # a custom model's repo id may be longer
                 engine=config.engine,
                 api_version=config.api_version,
                 config=config.model_dump(mode="json", by_alias=True),

@@ -260,6 +260,10 @@ if DYNAMOTE_NAMESPACES and DYNAMOTE_DEFAULT_NAMESPACE not in DYNAMOTE_NAMESPACES
     raise ImproperlyConfigured(
         f"DYNAMOTE_DEFAULT_NAMESPACE={DYNAMOTE_DEFAULT_NAMESPACE!r} is not in DYNAMOTE_NAMESPACES."
     )
+# The namespace of the Dynamo platform (its operator's Deployment tells the release).
+DYNAMOTE_DYNAMO_NAMESPACE = _namespace(
+    "DYNAMOTE_DYNAMO_NAMESPACE", env_str("DYNAMOTE_DYNAMO_NAMESPACE", "dynamo-system")
+)
 # How often the dashboard and details pages poll for changes, in seconds.
 DYNAMOTE_POLL_SECONDS = env_int("DYNAMOTE_POLL_SECONDS", 10, minimum=2)
 # How many times faster the sandbox cluster's simulated clock runs (`make run` without a cluster).

@@ -161,6 +161,8 @@ CORE = {
         Resource("events", "", "Event", True, ("get", "list"), ("ev",)),
     )
 }
+# The Dynamo platform's operator runs as an apps/v1 Deployment (read-only here).
+DEPLOYMENTS = Resource("deployments", "apps", "Deployment", True, ("get", "list"), ("deploy",))
 CRDS = Resource(
     "customresourcedefinitions",
     "apiextensions.k8s.io",
@@ -429,6 +431,8 @@ class Api:
             resource, crd = CORE[info.resource], None
         elif (info.group, info.version, info.resource) == (CRDS.group, "v1", CRDS.name):
             resource, crd = CRDS, None
+        elif (info.group, info.version, info.resource) == (DEPLOYMENTS.group, "v1", "deployments"):
+            resource, crd = DEPLOYMENTS, None
         elif (info.group, info.version, info.resource) == (SSAR.group, "v1", SSAR.name):
             resource, crd = SSAR, None
         elif (info.group, info.resource) in self.crds:
@@ -1319,8 +1323,12 @@ class Api:
         raise ApiError(404, "the server could not find the requested resource", {})
 
     def _groups(self) -> dict[str, dict]:
-        groups: dict[str, list[str]] = {CRDS.group: ["v1"], SSAR.group: ["v1"]}
-        preferred: dict[str, str] = {CRDS.group: "v1", SSAR.group: "v1"}
+        groups: dict[str, list[str]] = {
+            DEPLOYMENTS.group: ["v1"],
+            CRDS.group: ["v1"],
+            SSAR.group: ["v1"],
+        }
+        preferred: dict[str, str] = {DEPLOYMENTS.group: "v1", CRDS.group: "v1", SSAR.group: "v1"}
         for (group, _plural), crd in self.crds.items():
             versions = groups.setdefault(group, [])
             for v in self._served(crd):
@@ -1342,6 +1350,8 @@ class Api:
         return result
 
     def _group_resources(self, group: str, version: str) -> list[Resource] | None:
+        if (group, version) == (DEPLOYMENTS.group, "v1"):
+            return [DEPLOYMENTS]
         if (group, version) == (CRDS.group, "v1"):
             return [CRDS]
         if (group, version) == (SSAR.group, "v1"):

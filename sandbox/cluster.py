@@ -18,10 +18,13 @@ from .kubeconfig import write_kubeconfig
 from .operator import DGD, Simulation
 from .rbac import ALLOW_ALL
 from .seed import (
+    OPERATOR_IMAGE,
+    OPERATOR_TAGS,
     configmap_object,
     load_cluster,
     namespace_object,
     node_object,
+    operator_deployment,
     pvc_object,
     secret_object,
 )
@@ -112,6 +115,7 @@ class SandboxCluster:
         )
         self.api.on_outage = self._outage
         self._seed(spec)
+        self._seed_operator(spec.get("operator") or {})
         self._listener: Listener | None = None
         self._thread: threading.Thread | None = None
 
@@ -302,6 +306,15 @@ class SandboxCluster:
                         node.get("labels"),
                     ),
                 )
+
+    def _seed_operator(self, operator: dict) -> None:
+        """The Dynamo platform's operator Deployment, which tells the platform's release."""
+        namespace = operator.get("namespace")
+        if not namespace:
+            return
+        image = operator.get("image") or f"{OPERATOR_IMAGE}:{OPERATOR_TAGS[self.profile]}"
+        self.create_namespace(namespace)
+        self.store.put("deployments.apps", operator_deployment(namespace, image, self.now()))
 
     def create_namespace(self, name: str) -> dict:
         """Add a namespace (no-op if it exists)."""

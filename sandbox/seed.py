@@ -45,7 +45,15 @@ DEFAULT_CLUSTER: dict = {
     "user": DEFAULT_USER,
     "permissions": ALLOW_ALL,
     "images": [],
+    # The Dynamo platform's operator Deployment; its image tag follows the profile unless
+    # given here (`operator: {namespace: …, image: …}`; `operator: {}` installs none).
+    "operator": {"namespace": "dynamo-system"},
 }
+
+OPERATOR_IMAGE = "nvcr.io/nvidia/ai-dynamo/kubernetes-operator"
+# The release each profile's operator runs: 1.5.0 has no published images yet, so the 1.x
+# profile runs the newest published one.
+OPERATOR_TAGS = {"dynamo-1.5": "1.4.0", "dynamo-0.6": "0.6.1"}
 
 
 def load_cluster(source: str | Path | dict | None) -> dict:
@@ -146,6 +154,58 @@ def configmap_object(namespace: str, name: str, data: dict[str, str], now: float
             "creationTimestamp": rfc3339(now),
         },
         "data": {k: str(v) for k, v in data.items()},
+def operator_deployment(namespace: str, image: str, now: float) -> dict:
+    """The Dynamo operator's Deployment as the platform's Helm chart installs it."""
+    name = "dynamo-platform-dynamo-operator-controller-manager"
+    tag = image.rpartition(":")[2]
+    selector = {
+        "control-plane": "controller-manager",
+        "app.kubernetes.io/name": "dynamo-operator",
+        "app.kubernetes.io/instance": "dynamo-platform",
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": _uid(f"deployment/{namespace}/{name}"),
+            "creationTimestamp": rfc3339(now),
+            "generation": 1,
+            "labels": {
+                **selector,
+                "app.kubernetes.io/component": "manager",
+                "app.kubernetes.io/part-of": "dynamo-operator",
+                "app.kubernetes.io/managed-by": "Helm",
+                "app.kubernetes.io/version": tag,
+            },
+        },
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": selector},
+            "strategy": {"type": "Recreate"},
+            "template": {
+                "metadata": {"labels": selector},
+                "spec": {
+                    "serviceAccountName": name,
+                    "containers": [
+                        {
+                            "name": "manager",
+                            "image": image,
+                            "command": ["/manager"],
+                            "args": ["--leader-elect", f"--operator-version={tag}"],
+                        }
+                    ],
+                },
+            },
+        },
+        "status": {
+            "observedGeneration": 1,
+            "replicas": 1,
+            "readyReplicas": 1,
+            "availableReplicas": 1,
+            "updatedReplicas": 1,
+        },
     }
 
 

@@ -13,8 +13,9 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from catalog.custom import CustomModelError, parse_custom_model
 from catalog.selectors import catalog_get, catalog_search
-from deployments import cluster
+from deployments import cluster, custom_model
 from deployments.forms import DeploymentForm, initial_from_config
 from deployments.manifests import ModelFacts, config_field_for_path, render_yaml
 from deployments.models import DeploymentSubmission, Outcome
@@ -50,16 +51,16 @@ def detail_url(*, namespace: str, name: str) -> str:
 @require_http_methods(["GET", "POST"])
 def new(request: HttpRequest) -> HttpResponse:
     """The deploy form; HTMX GETs get the live preview, a POST creates the deployment."""
-    slug = request.POST.get("model") or request.GET.get("model", "")
-    model = catalog_get(slug=slug) if slug else None
+    custom = custom_model.requested(request)
+    model, facts, source = _page_model(request, custom=custom)
     if model is None:
+        slug = request.POST.get("model") or request.GET.get("model", "")
         return TemplateResponse(
             request,
             "deployments/new.html",
             {"models": catalog_search(), "unknown_model": slug},
             status=404 if slug else 200,
         )
-    facts = ModelFacts.from_catalog(model)
     session = ClusterSession()
     target = deploy_target(session=session)
     form_kwargs = {
@@ -68,11 +69,11 @@ def new(request: HttpRequest) -> HttpResponse:
         "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
         "allowed_namespaces": settings.DYNAMOTE_NAMESPACES,
         "taken_names": _taken_names(request, session=session),
+        "custom": custom,
     }
     if request.method == "POST":
         return _submit(request, model=model, session=session, form_kwargs=form_kwargs)
 
-    source = _source_submission(request, slug=model.slug)
     if source is not None and source.outcome == Outcome.UNKNOWN:
         resolve_unknown(namespace=source.namespace, name=source.name)
         source.refresh_from_db()
@@ -83,6 +84,7 @@ def new(request: HttpRequest) -> HttpResponse:
         initial = initial_from_config(source.config) if source else {}
         data = _as_data(DeploymentForm(initial=initial, **form_kwargs))
     form = DeploymentForm(data, **form_kwargs)
+    form.custom_quiet = custom
     valid = form.is_valid()
     if request.GET.get("format") == "yaml" and valid:
         response = HttpResponse(render_yaml(form.manifest), content_type="application/yaml")
@@ -93,6 +95,27 @@ def new(request: HttpRequest) -> HttpResponse:
     partial = request.htmx and bound and not request.htmx.boosted
     template = "deployments/new.html#live" if partial else "deployments/new.html"
     return TemplateResponse(request, template, {**context, "oob": partial})
+
+
+def _page_model(request: HttpRequest, *, custom: bool):
+    """The model the page is for, its facts and the submission to start from (`?from=`).
+
+    A catalog model by its id, or a custom model from the form's facts (or from the
+    submission being retried); (None, None, None) when no published model is named.
+    """
+    if custom:
+        source = _source_submission(request, slug=None)
+        data = request.POST if request.method == "POST" else request.GET
+        if source is not None and "engine" not in data:
+            data = custom_model.initial_from_config(source.config.get("customModel"))
+        page = custom_model.PageModel(facts=custom_model.facts_from_form(data))
+        return page, page.facts, source
+    slug = request.POST.get("model") or request.GET.get("model", "")
+    model = catalog_get(slug=slug) if slug else None
+    if model is None:
+        return None, None, None
+    source = _source_submission(request, slug=model.slug) if request.method == "GET" else None
+    return model, ModelFacts.from_catalog(model), source
 
 
 def _taken_names(request: HttpRequest, *, session: ClusterSession) -> set[str]:
@@ -203,10 +226,13 @@ def _context(request, *, model, form: DeploymentForm, session: ClusterSession, d
     query = QueryDict(mutable=True)
     for key in data:
         if key not in _NOT_CONFIG:
-            query.setlist(key, data.getlist(key) if hasattr(data, "getlist") else [data[key]])
+            values = data.getlist(key) if hasattr(data, "getlist") else data[key]
+            query.setlist(key, values if isinstance(values, list) else [values])
     query["format"] = "yaml"
     return {
         "model": model,
+        # The query that reopens this page: the catalog model, or the custom model's form.
+        "model_query": "custom=1" if form.custom else f"model={model.slug}",
         "form": form,
         "target": form.target,
         "valid": valid,
@@ -233,20 +259,30 @@ def _as_data(form: DeploymentForm) -> dict:
         if isinstance(value, bool):
             if value:
                 data[name] = "on"
+        elif isinstance(value, list | tuple):
+            data[name] = [str(item) for item in value]
         elif value is not None:
             data[name] = str(value)
     return data
 
 
-def _source_submission(request: HttpRequest, *, slug: str) -> DeploymentSubmission | None:
-    """One of the user's own submissions to start from (`?from=<id>`); staff may open any."""
+def _source_submission(request: HttpRequest, *, slug: str | None) -> DeploymentSubmission | None:
+    """One of the user's own submissions to start from (`?from=<id>`); staff may open any.
+
+    Without a slug, a submission of a custom model (its facts are in its config).
+    """
     raw = request.GET.get("from", "")
     if not raw.isdigit():
         return None
-    mine = DeploymentSubmission.objects.filter(pk=int(raw), model_slug=slug)
+    mine = DeploymentSubmission.objects.filter(pk=int(raw))
+    if slug is not None:
+        mine = mine.filter(model_slug=slug)
     if not request.user.is_staff:
         mine = mine.filter(user=request.user)
-    return mine.first()
+    source = mine.first()
+    if source is not None and slug is None and not source.config.get("customModel"):
+        return None
+    return source
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -256,14 +292,9 @@ def _source_submission(request: HttpRequest, *, slug: str) -> DeploymentSubmissi
 def api_create(request: HttpRequest) -> JsonResponse:
     """POST /api/deployments: create a DGD from a camelCase config; ?dryRun=true only checks."""
     body = read_json_object(request)
-    model = catalog_get(slug=str(body.get("modelId") or ""))
-    if model is None:
-        raise ApiError(
-            "The config names no catalog model.",
-            fields={"modelId": ["Give the id of a published catalog model."]},
-        )
+    facts, body = _api_model(body)
     session = ClusterSession()
-    result = plan(ModelFacts.from_catalog(model), deploy_target(session=session), body)
+    result = plan(facts, deploy_target(session=session), body)
     if not result.ok:
         raise ApiError("The config is not valid; see the fields.", fields=result.errors)
     manifest = result.manifest
@@ -310,6 +341,30 @@ def api_create(request: HttpRequest) -> JsonResponse:
         },
         status=201 if created is not None and not getattr(submission, "replayed", False) else 200,
     )
+
+
+def _api_model(body: dict) -> tuple[ModelFacts, dict]:
+    """The model a JSON config names: a catalog id (`modelId`) or its facts (`customModel`)."""
+    if body.get("customModel") is not None:
+        try:
+            custom = parse_custom_model(body["customModel"])
+        except CustomModelError as exc:
+            raise ApiError(
+                "The custom model's facts are not valid; see the fields.",
+                fields={f"customModel.{key}": texts for key, texts in exc.errors.items()},
+            ) from exc
+        return custom_model.facts_for(custom), {**body, "customModel": custom.as_config()}
+    model = catalog_get(slug=str(body.get("modelId") or ""))
+    if model is None:
+        raise ApiError(
+            "The config names no catalog model.",
+            fields={
+                "modelId": [
+                    "Give the id of a published catalog model, or the model's facts as customModel."
+                ]
+            },
+        )
+    return ModelFacts.from_catalog(model), body
 
 
 def _api_error(error: cluster.ClusterError, manifest: dict) -> JsonResponse:

@@ -172,8 +172,10 @@ def test_an_unreachable_cluster_still_previews_but_cannot_create(
 
 
 def test_the_form_says_which_runtime_release_it_uses_and_why(
-    member_client, cluster_sandbox, settings
+    member_client, make_sandbox, use_cluster, settings
 ):
+    # A cluster whose operator Dynamote cannot see: the setting, then the API version decide.
+    use_cluster(make_sandbox(cluster={"operator": {}}))
     settings.DYNAMOTE_DYNAMO_VERSION = "1.4.0"
     page = member_client.get(NEW_URL, {"model": "qwen3-8b"}).content.decode()
     assert "Runtime images 1.4.0, the newest published Dynamo 1.x release" in page

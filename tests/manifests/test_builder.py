@@ -252,7 +252,9 @@ def test_default_name_fits_every_mode():
 
 def test_default_image_tag_matches_the_api_generation():
     assert default_image_tag("v1beta1", "1.3.0") == "1.3.0"
-    assert default_image_tag("v1beta1", "1.6.2") == "1.6.2"
+    # A release newer than the newest published one has no runtime images yet.
+    assert default_image_tag("v1beta1", "1.5.0") == "1.4.0"
+    assert default_image_tag("v1beta1", "1.6.2") == "1.4.0"
     # Unconfigured: the newest published release of the generation (1.5.0 has no image yet).
     assert default_image_tag("v1beta1") == "1.4.0"
     # A cluster serving only v1alpha1 runs Dynamo 0.x, whose runtime takes 0.6's flags.

@@ -46,7 +46,7 @@ def render(*args: str) -> tuple[str, str, int]:
 
 def test_prints_the_manifest(catalog, settings):
     settings.DYNAMOTE_DEFAULT_NAMESPACE = "models"
-    settings.DYNAMOTE_DYNAMO_VERSION = "1.5.0"
+    settings.DYNAMOTE_DYNAMO_VERSION = "1.3.0"
     out, err, status = render("--model", "qwen3-0-6b", "--engine", "sglang", "--tp", "2")
     assert (status, err) == (0, "")
     assert out.startswith("---\napiVersion: nvidia.com/v1beta1\nkind: DynamoGraphDeployment\n")
@@ -54,7 +54,7 @@ def test_prints_the_manifest(catalog, settings):
     assert manifest["metadata"]["name"] == "qwen3-0-6b-sglang"
     assert manifest["metadata"]["namespace"] == "models"
     worker = manifest["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
-    assert worker["image"] == "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.5.0"
+    assert worker["image"] == "nvcr.io/nvidia/ai-dynamo/sglang-runtime:1.3.0"
     assert worker["resources"]["limits"]["nvidia.com/gpu"] == "2"
 
 

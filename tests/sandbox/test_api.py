@@ -94,7 +94,12 @@ def test_requests_without_the_token_get_401(sandbox):
 
 
 def test_the_seeded_cluster(core):
-    assert {n.metadata.name for n in core.list_namespace().items} == {"default", "dynamo"}
+    # dynamo-system holds the Dynamo platform's operator Deployment.
+    assert {n.metadata.name for n in core.list_namespace().items} == {
+        "default",
+        "dynamo",
+        "dynamo-system",
+    }
     nodes = core.list_node().items
     gpus = sorted(int(n.status.allocatable["nvidia.com/gpu"]) for n in nodes)
     assert gpus == [4, 8, 8]
