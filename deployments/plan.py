@@ -47,6 +47,7 @@ class Target:
     def claims_in(self, namespace: str) -> ClaimListing | None:
         """The claims of a namespace, as far as the cluster could be asked."""
         return self.claims(namespace) if self.claims is not None else None
+
     # Which Dynamo release the manifest is for, and why (None without a cluster).
     release: Release | None = None
 

@@ -150,6 +150,8 @@ def model_cache_check(
     )
     claims = target.claims_in(config.namespace) if config.model_cache else None
     return volumes.cache_check(config, claims=claims, storage=storage, command=command)
+
+
 def _release(version: str, *, session: ClusterSession) -> Release:
     """The release the cluster runs: its operator's image tag when Dynamote may read it."""
     try:

@@ -154,6 +154,9 @@ def configmap_object(namespace: str, name: str, data: dict[str, str], now: float
             "creationTimestamp": rfc3339(now),
         },
         "data": {k: str(v) for k, v in data.items()},
+    }
+
+
 def operator_deployment(namespace: str, image: str, now: float) -> dict:
     """The Dynamo operator's Deployment as the platform's Helm chart installs it."""
     name = "dynamo-platform-dynamo-operator-controller-manager"
