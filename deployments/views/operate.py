@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from pydantic.alias_generators import to_snake
 
 from catalog.selectors import catalog_get
 from deployments import changes, revisions
@@ -17,6 +18,7 @@ from deployments.dgd import is_external
 from deployments.forms import DeploymentForm
 from deployments.manifests import ModelFacts
 from deployments.models import DeploymentSubmission, Outcome, Revision
+from deployments.plan import plan
 from deployments.prefill import NAME_LOCKED, initial_from_dgd
 from deployments.selectors import valid_namespace
 from deployments.services import ClusterSession, deploy_target
@@ -317,14 +319,13 @@ def api_patch(request: HttpRequest, name: str) -> JsonResponse:
     if unknown:
         message = f"Unknown field{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}."
         return error_response(message, status=400, fields={k: ["Unknown field."] for k in unknown})
-    if "config" in body:
-        message = "Changing the config through the API is not available yet; change replicas."
-        return error_response(message, status=400, fields={"config": [message]})
-    if "replicas" not in body:
-        message = 'Send {"replicas": {"<component>": n}}.'
+    if "replicas" not in body and "config" not in body:
+        message = 'Send {"replicas": {"<component>": n}} and/or {"config": {...}}.'
         return error_response(message, status=400, fields={"replicas": [message]})
     dry_run = request.GET.get("dryRun", "").lower() in ("true", "1", "all")
     resource_version = body.get("resourceVersion") or None
+    if "config" in body:
+        return _api_edit(request, namespace, name, body, dry_run=dry_run)
     try:
         if dry_run:
             preview = changes.scale_preview(
@@ -353,6 +354,71 @@ def api_patch(request: HttpRequest, name: str) -> JsonResponse:
             **preview.as_json(),
             "revision": revision.number if revision else None,
             "message": revision.message if revision else "Nothing changed.",
+        }
+    )
+
+
+def _api_edit(request: HttpRequest, namespace: str, name: str, body: dict, *, dry_run: bool):
+    """PATCH with "config": the stored config, the live DGD's values, then these changes."""
+    config = body["config"]
+    if not isinstance(config, dict):
+        message = 'Send "config" as an object of the same fields as POST /api/deployments.'
+        return error_response(message, status=400, fields={"config": [message]})
+    changed = {to_snake(key): value for key, value in config.items()}
+    locked = {
+        key: [NAME_LOCKED]
+        for key, value in (("name", name), ("namespace", namespace))
+        if key in changed and changed[key] != value
+    }
+    if locked:
+        return error_response(NAME_LOCKED, status=400, fields=locked)
+    try:
+        dgd = changes._read(namespace, name)
+    except ClusterError as exc:
+        return _cluster_json(exc, name, namespace)
+    submission = _source(namespace, name)
+    model = catalog_get(slug=submission.model_slug) if submission else None
+    if submission is None or model is None or is_external(dgd):
+        message = f"{name} was not created with Dynamote's deploy form: change it with its YAML."
+        return error_response(message, status=409, fields={"config": [message]})
+    data = {
+        **initial_from_dgd(dgd, config=submission.config, manifest=submission.manifest),
+        **changed,
+        "name": name,
+        "namespace": namespace,
+        "model_id": model.slug,
+    }
+    result = plan(ModelFacts.from_catalog(model), deploy_target(session=ClusterSession()), data)
+    if not result.ok:
+        return error_response(
+            "The config is not valid; see the fields.", status=400, fields=result.errors
+        )
+    spec = result.manifest["spec"]
+    try:
+        if body.get("replicas"):
+            wanted = changes._clean_replicas({**dgd, "spec": spec}, body["replicas"])
+            spec = revisions.with_replicas(spec, wanted)
+        preview, revision = changes.deployment_change_spec(
+            user=request.user,
+            namespace=namespace,
+            name=name,
+            spec=spec,
+            action="edit",
+            resource_version=body.get("resourceVersion") or None,
+            note=str(body.get("note") or ""),
+            dry_run=dry_run,
+        )
+    except changes.Stale as exc:
+        return error_response(exc.message, status=409, **exc.preview.as_json())
+    except changes.ChangeRefused as exc:
+        return error_response(exc.message, status=400, fields=exc.fields)
+    except ClusterError as exc:
+        return _cluster_json(exc, name, namespace)
+    return JsonResponse(
+        {
+            **preview.as_json(),
+            "dryRun": dry_run,
+            "revision": revision.number if revision else None,
         }
     )
 

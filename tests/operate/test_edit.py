@@ -80,3 +80,26 @@ def test_an_edit_of_a_changed_deployment_overwrites_nothing(member_client, disag
         for arg in item["podTemplate"]["spec"]["containers"][0].get("args") or []
     )
     assert "--enforce-eager" not in args
+
+
+API = "/api/deployments/qwen?namespace=default"
+
+
+def test_api_patch_config_dry_run_says_who_restarts_and_changes_nothing(member_client, disagg):
+    response = member_client.patch(
+        API + "&dryRun=true", {"config": {"enforceEager": True}}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["dryRun"] is True
+    assert len(body["restarts"]) == 2  # prefill and decode workers, not the frontend
+    assert "+" in body["diff"] and "--enforce-eager" in body["diff"]
+    assert Revision.objects.count() == 1
+
+
+def test_api_patch_config_refuses_a_new_name(member_client, disagg):
+    response = member_client.patch(
+        API, {"config": {"name": "other"}}, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "use Copy" in response.json()["fields"]["name"][0]
