@@ -323,8 +323,12 @@ def scale_preview(
     name: str,
     replicas: dict,
     dgd: dict | None = None,
+    check_gpus: bool = True,
 ) -> Preview:
-    """What scaling components to these replicas does, with the GPU fit of the pods added."""
+    """What scaling components to these replicas does, with the GPU fit of the pods added.
+
+    Applying does not check the GPUs again: a slow node list must not hold up the change.
+    """
     dgd = dgd if dgd is not None else _read(namespace, name)
     wanted = _clean_replicas(dgd, replicas)
     live = dgd.get("spec") or {}
@@ -342,7 +346,8 @@ def scale_preview(
         replicas=changed,
         to_zero=[c for c, n in changed.items() if n == 0],
     )
-    preview.warnings = _gpu_warnings(dgd, changed)
+    if check_gpus:
+        preview.warnings = _gpu_warnings(dgd, changed)
     return preview
 
 
@@ -457,7 +462,9 @@ def deployment_scale(
     """
     dgd = _read(namespace, name)
     revisions_observe(dgd=dgd)
-    preview = scale_preview(namespace=namespace, name=name, replicas=replicas, dgd=dgd)
+    preview = scale_preview(
+        namespace=namespace, name=name, replicas=replicas, dgd=dgd, check_gpus=False
+    )
     _check_version(dgd, resource_version, preview)
     if not preview.replicas:
         return preview, None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deployments import revisions
 from deployments.dgd import dgd_components, flag, workers
 from deployments.forms import initial_from_config
 
@@ -48,3 +49,17 @@ def initial_from_dgd(dgd: dict, *, config: dict, manifest: dict) -> dict[str, An
     initial["name"] = (dgd.get("metadata") or {}).get("name", initial.get("name"))
     initial["namespace"] = (dgd.get("metadata") or {}).get("namespace", initial.get("namespace"))
     return initial
+
+
+def keep_live_replicas(spec: dict, dgd: dict) -> dict:
+    """The spec with the live replicas of the components the form has no field for.
+
+    The form sets worker replicas only; a frontend scaled with kubectl keeps its replicas.
+    """
+    live = revisions.components(dgd.get("spec") or {})
+    new = {
+        name: revisions.replicas_of(live[name])
+        for name, item in revisions.components(spec).items()
+        if name in live and revisions.component_type(item) not in ("worker", "prefill", "decode")
+    }
+    return revisions.with_replicas(spec, new)

@@ -19,7 +19,7 @@ from deployments.forms import DeploymentForm
 from deployments.manifests import ModelFacts
 from deployments.models import DeploymentSubmission, Outcome, Revision
 from deployments.plan import plan
-from deployments.prefill import NAME_LOCKED, initial_from_dgd
+from deployments.prefill import NAME_LOCKED, initial_from_dgd, keep_live_replicas
 from deployments.selectors import valid_namespace
 from deployments.services import ClusterSession, deploy_target
 from deployments.views import dashboard
@@ -158,7 +158,7 @@ def edit(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     if request.method == "GET" or not form.is_valid():
         status = 400 if request.method == "POST" else 200
         return _change_page(request, namespace, name, status=status, **context)
-    spec = form.manifest["spec"]
+    spec = keep_live_replicas(form.manifest["spec"], dgd)
     try:
         preview, revision = changes.deployment_change_spec(
             user=request.user,
@@ -393,7 +393,7 @@ def _api_edit(request: HttpRequest, namespace: str, name: str, body: dict, *, dr
         return error_response(
             "The config is not valid; see the fields.", status=400, fields=result.errors
         )
-    spec = result.manifest["spec"]
+    spec = keep_live_replicas(result.manifest["spec"], dgd)
     try:
         if body.get("replicas"):
             wanted = changes._clean_replicas({**dgd, "spec": spec}, body["replicas"])
