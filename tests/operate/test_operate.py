@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from django.urls import reverse
 
 from deployments.models import Revision
@@ -194,3 +195,43 @@ def test_rollback_from_the_revision_page(member_client, disagg):
     assert components(disagg)[decode]["replicas"] == 1
     history = member_client.get(DETAIL).context["history"]
     assert [r.number for r in history] == [3, 2, 1]
+
+
+def test_a_v1alpha1_deployment_scales_its_service_only(
+    member_client, make_sandbox, use_cluster, shared_dynamo
+):
+    from tests.deploy.conftest import NEW_URL, form_data
+
+    sandbox = make_sandbox(
+        profile="dynamo-0.6",
+        crds=[shared_dynamo / "crds/dynamo-0.6.1/nvidia.com_dynamographdeployments.yaml"],
+    )
+    use_cluster(sandbox)
+    created = member_client.post(
+        NEW_URL, form_data(idempotency_key="alpha", name="qwen", mode="disaggregated")
+    )
+    assert created.status_code == 302
+    before = sandbox.get("dgd", "default", "qwen")
+    assert before["apiVersion"] == "nvidia.com/v1alpha1"
+    decode = next(n for n, s in before["spec"]["services"].items() if "Decode" in n)
+    response = member_client.patch(API, {"replicas": {decode: 2}}, content_type="application/json")
+    assert response.status_code == 200, response.content
+    after = sandbox.get("dgd", "default", "qwen")
+    assert after["spec"]["services"][decode]["replicas"] == 2
+    after["spec"]["services"][decode]["replicas"] = 1
+    assert after["spec"] == before["spec"]  # nothing else changed
+
+
+def test_a_refusal_by_the_operators_webhook_reads_as_such(cluster_sandbox, custom):
+    from deployments import cluster
+    from tests.operate.test_adapters import marked
+
+    custom.create_namespaced_custom_object(
+        "nvidia.com", "v1beta1", "default", "dynamographdeployments", marked()
+    )
+    cluster_sandbox.advance(10)
+    ops = [{"op": "replace", "path": "/spec/components/1/replicas", "value": 3}]
+    with pytest.raises(cluster.Invalid) as refused:
+        cluster.dgd_patch(namespace="default", name="qwen", version="v1beta1", ops=ops)
+    assert "denied the request: spec.components[1].replicas: Forbidden" in refused.value.message
+    assert "Dynamote may not" not in refused.value.message
