@@ -29,7 +29,14 @@ from dynamote.api import ApiError, error_response, read_json_object
 
 
 def _form_replicas(request: HttpRequest) -> dict[str, str]:
-    prefix = "replicas-"
+    """The counts the person changed: a count left as the page showed it is not sent, so a
+    component scaled elsewhere since the page was loaded keeps its replicas."""
+    wanted = _prefixed(request, "replicas-")
+    shown = _prefixed(request, "current-")
+    return {c: v for c, v in wanted.items() if c not in shown or shown[c] != v.strip()}
+
+
+def _prefixed(request: HttpRequest, prefix: str) -> dict[str, str]:
     return {k[len(prefix) :]: v for k, v in request.POST.items() if k.startswith(prefix)}
 
 
@@ -56,6 +63,9 @@ def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     if request.method == "GET":
         return redirect("deployments:detail", namespace, name)
     replicas = _form_replicas(request)
+    if not replicas:
+        messages.info(request, "Change a count first: nothing was changed.")
+        return redirect("deployments:detail", namespace, name)
     action_url = reverse("deployments:scale", args=[namespace, name])
     base = {"action_url": action_url, "kind": "scale", "replicas_form": replicas}
     try:

@@ -235,3 +235,26 @@ def test_a_refusal_by_the_operators_webhook_reads_as_such(cluster_sandbox, custo
         cluster.dgd_patch(namespace="default", name="qwen", version="v1beta1", ops=ops)
     assert "denied the request: spec.components[1].replicas: Forbidden" in refused.value.message
     assert "Dynamote may not" not in refused.value.message
+
+
+def test_the_stepper_sends_only_the_counts_changed_on_the_page(member_client, disagg, custom):
+    page = member_client.get(DETAIL)
+    shown = {c["name"]: c["replicas"] for c in page.context["scalable"]}
+    frontend = next(name for name in shown if name == "Frontend")
+    decode = next(name for name in shown if "Decode" in name)
+    # The frontend is scaled with kubectl while the page is open.
+    dgd = custom.get_namespaced_custom_object(
+        "nvidia.com", "v1beta1", "default", "dynamographdeployments", "qwen"
+    )
+    dgd["spec"]["components"][0]["replicas"] = 2
+    custom.replace_namespaced_custom_object(
+        "nvidia.com", "v1beta1", "default", "dynamographdeployments", "qwen", dgd
+    )
+    posted = {f"replicas-{n}": str(c) for n, c in shown.items()}
+    posted.update({f"current-{n}": str(c) for n, c in shown.items()})
+    posted[f"replicas-{decode}"] = "2"
+    preview = member_client.post(SCALE, posted).context["preview"]
+    assert preview.replicas == {decode: 2}
+    assert member_client.post(SCALE, {**posted, "apply": "1"}).status_code == 302
+    assert components(disagg)[frontend]["replicas"] == 2
+    assert components(disagg)[decode]["replicas"] == 2
