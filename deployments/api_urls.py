@@ -1,12 +1,25 @@
 from django.urls import path, re_path
 
 import deployments.converters  # noqa: F401  (registers <k8sname:>)
-from deployments.views import api, dashboard
+from deployments.views import api, dashboard, operate
 
 urlpatterns = [
     path("deployments", api.deployments, name="api-deployments"),
-    path("deployments/<k8sname:name>", dashboard.api_detail, name="api-deployment"),
+    path("deployments/<k8sname:name>", operate.api_deployment, name="api-deployment"),
     path("deployments/<k8sname:name>/pods", dashboard.api_pods, name="api-deployment-pods"),
+    path(
+        "deployments/<k8sname:name>/revisions",
+        operate.api_revisions,
+        name="api-deployment-revisions",
+    ),
+    path(
+        "deployments/<k8sname:name>/revisions/<int:number>",
+        operate.api_revision,
+        name="api-deployment-revision",
+    ),
+    path(
+        "deployments/<k8sname:name>/rollback", operate.api_rollback, name="api-deployment-rollback"
+    ),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     re_path(r"^deployments/(?P<name>.*?)(?:/pods)?$", dashboard.api_invalid_name),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),

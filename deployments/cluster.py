@@ -251,6 +251,9 @@ def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> C
             f"The cluster refused Dynamote's credentials ({message}). "
             "Check the token or certificate in the kubeconfig."
         )
+    if exc.status == 403 and message.startswith("admission webhook"):
+        # The operator's validating webhook refused the object, not RBAC the request.
+        return Invalid(f"The cluster refused the {resource}: {message}", _causes(exc))
     if exc.status == 403:
         return Forbidden(
             f"Forbidden: Dynamote may not {verb} {resource}{where}. Grant the verb "
@@ -878,3 +881,77 @@ def _watch(
             count,
             (time.perf_counter() - started) * 1000,
         )
+
+
+# Changing a DynamoGraphDeployment
+
+
+def dgd_patch(*, namespace: str, name: str, version: str, ops: list[dict]) -> dict:
+    """Applies a JSON patch (RFC 6902) to the DGD as served in `version`.
+
+    An op that sets `/metadata/resourceVersion` makes it conditional: the cluster answers 409
+    (Conflict) when the DGD changed since that version was read.
+    """
+    _check_names(namespace=namespace, name=name)
+    response = _call(
+        "patch",
+        DGD_PLURAL,
+        namespace,
+        _custom().patch_namespaced_custom_object,
+        GROUP,
+        version,
+        namespace,
+        DGD_PLURAL,
+        name,
+        ops,
+        field_validation="Strict",
+        _content_type="application/json-patch+json",
+        _preload_content=False,
+    )
+    return _json(response)
+
+
+def dgd_replace(*, manifest: dict, dry_run: bool = False) -> dict:
+    """Replaces the DGD with `manifest`, which carries the resourceVersion it was read at."""
+    meta = manifest["metadata"]
+    _check_names(namespace=meta["namespace"], name=meta["name"])
+    version = manifest["apiVersion"].split("/", 1)[1]
+    kwargs = {"field_validation": "Strict", **({"dry_run": "All"} if dry_run else {})}
+    response = _call(
+        "update",
+        DGD_PLURAL,
+        meta["namespace"],
+        _custom().replace_namespaced_custom_object,
+        GROUP,
+        version,
+        meta["namespace"],
+        DGD_PLURAL,
+        meta["name"],
+        manifest,
+        _preload_content=False,
+        **kwargs,
+    )
+    return _json(response)
+
+
+DGDSA_PLURAL = "dynamographdeploymentscalingadapters"
+
+
+def dgdsa_scale(*, namespace: str, name: str, replicas: int) -> dict:
+    """Sets a DynamoGraphDeploymentScalingAdapter's replicas through its scale subresource."""
+    _check_names(namespace=namespace, name=name)
+    response = _call(
+        "patch",
+        f"{DGDSA_PLURAL}/scale",
+        namespace,
+        _custom().patch_namespaced_custom_object_scale,
+        GROUP,
+        "v1beta1",
+        namespace,
+        DGDSA_PLURAL,
+        name,
+        {"spec": {"replicas": replicas}},
+        _content_type="application/merge-patch+json",
+        _preload_content=False,
+    )
+    return _json(response)

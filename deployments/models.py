@@ -66,3 +66,49 @@ class DeploymentDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"delete {self.namespace}/{self.name} ({self.outcome})"
+
+
+class Revision(models.Model):
+    """One version of a deployment's spec: applied by Dynamote, or first seen after a change
+    made outside Dynamote (a `metadata.generation` Dynamote did not write)."""
+
+    class Source(models.TextChoices):
+        DYNAMOTE = "dynamote", "Dynamote"
+        OUTSIDE = "outside", "Outside Dynamote"
+
+    namespace = models.CharField(max_length=63)
+    name = models.CharField(max_length=253)
+    # The DGD's uid: a deployment deleted and created again under its name starts over.
+    uid = models.CharField(max_length=64, blank=True)
+    number = models.PositiveIntegerField()
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    note = models.CharField(max_length=200, blank=True)
+    # create, scale, edit, rollback, or seen (a change found on the cluster).
+    action = models.CharField(max_length=16)
+    api_version = models.CharField(max_length=16, blank=True)
+    spec = models.JSONField()
+    diff = models.TextField(blank=True)
+    summary = models.JSONField(default=list, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, default=Outcome.PENDING)
+    message = models.TextField(blank=True)
+    source = models.CharField(max_length=16, choices=Source.choices, default=Source.DYNAMOTE)
+    # The metadata.generation this revision produced (None until the cluster has it).
+    generation = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namespace", "name", "uid", "number"], name="revision_number_per_dgd"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name} #{self.number} ({self.action}, {self.outcome})"
+
+    @property
+    def outside(self) -> bool:
+        return self.source == self.Source.OUTSIDE

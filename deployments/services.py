@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from deployments import cluster, selectors, sizing, snippets, volumes
+from deployments.changes import revision_record_create
 from deployments.engines import Release, resolve_release
 from deployments.manifests import (
     DEFAULT_API_VERSION,
@@ -406,6 +407,7 @@ def _send(submission: DeploymentSubmission, session: ClusterSession) -> Deployme
     # The dashboard's shared cache must show the new deployment on the next read.
     cache_expire(namespace=submission.namespace)
     _record(submission, Outcome.SUCCEEDED, f"Created {submission.namespace}/{submission.name}.")
+    revision_record_create(submission=submission, created=created)
     submission.created_object = created
     logger.info("deploy created namespace=%s name=%s", submission.namespace, submission.name)
     return submission

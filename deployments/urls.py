@@ -1,7 +1,7 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy
+from deployments.views import dashboard, deploy, operate
 
 app_name = "deployments"
 urlpatterns = [
@@ -11,6 +11,19 @@ urlpatterns = [
     path("", dashboard.index, name="index"),
     path("<namespace:namespace>/<k8sname:name>/", dashboard.detail, name="detail"),
     path("<namespace:namespace>/<k8sname:name>/delete/", dashboard.delete, name="delete"),
+    # Changing a deployment: scale, revisions, rollback.
+    path("<namespace:namespace>/<k8sname:name>/scale/", operate.scale, name="scale"),
+    path("<namespace:namespace>/<k8sname:name>/edit/", operate.edit, name="edit"),
+    path(
+        "<namespace:namespace>/<k8sname:name>/revisions/<int:number>/",
+        operate.revision,
+        name="revision",
+    ),
+    path(
+        "<namespace:namespace>/<k8sname:name>/revisions/<int:number>/rollback/",
+        operate.rollback,
+        name="rollback",
+    ),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),

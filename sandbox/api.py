@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import cel, schema
+from . import adapters, cel, schema
 from .clock import Clock, rfc3339
 from .conversion import convert_dgd
 from .operator import Simulation
@@ -445,6 +445,8 @@ class Api:
         if info.namespace and not resource.namespaced:
             raise not_found
         allowed_subs = {"pods": {"log"}}.get(info.resource, set()) | ({"status"} if crd else set())
+        if crd and _has_scale(crd, info.version):
+            allowed_subs.add("scale")
         if info.subresource and info.subresource not in allowed_subs:
             raise not_found
         return resource, crd
@@ -476,7 +478,7 @@ class Api:
         resource, crd = self._resource(info)
         self._authorize(info, resource)
         verbs = resource.verbs
-        if crd and info.subresource == "status":
+        if crd and info.subresource in ("status", "scale"):
             verbs = ("get", "patch", "update")
         if info.subresource == "log":
             verbs = ("get",)
@@ -490,6 +492,8 @@ class Api:
             return self._list(info, resource, crd, query, table)
         if info.verb == "watch":
             return self._watch(info, resource, crd, query, table, metadata_only)
+        if info.subresource == "scale":
+            return self._scale(info, resource, body, headers, query.get("dryRun") == "All")
         if info.verb == "get":
             if info.subresource == "log":
                 return self._pod_log(info, query)
@@ -1098,6 +1102,10 @@ class Api:
             )
         if errors:
             self._invalid(resource, info.name, errors)
+        if not status_only and resource_is_dgd(crd):
+            denial = adapters.webhook_denial(current, new, info.version)
+            if denial:
+                raise ApiError(403, denial, {}, reason="Forbidden")
         # Server-owned metadata survives any write; the client owns labels and annotations.
         kept = {
             k: current["metadata"][k]
@@ -1121,6 +1129,37 @@ class Api:
             # The last finalizer of a deleted object is gone: the API server removes it.
             self.store.delete(resource.store_key, info.namespace, info.name)
         return Response(200, answer, headers=headers)
+
+    def _scale(self, info, resource, body: bytes, headers: dict, dry_run: bool) -> Response:
+        """The scale subresource (autoscaling/v1 Scale) of a custom resource that has one."""
+        entry = self._entry(info, resource)
+        scale = adapters.scale_of(entry.obj)
+        if info.verb == "get":
+            return Response(200, dumps(scale))
+        payload = self._decode(body, headers, info.verb)
+        if info.verb == "patch":
+            content_type = headers.get("content-type", "application/json").split(";")[0].strip()
+            payload = _patch(scale, payload, content_type)
+        problem = adapters.scale_errors(payload)
+        if problem:
+            details = {"name": info.name, "group": "autoscaling", "kind": "Scale"}
+            raise ApiError(422, f'Scale.autoscaling "{info.name}" is invalid: {problem}', details)
+        sent_rv = (payload.get("metadata") or {}).get("resourceVersion")
+        if sent_rv and sent_rv != entry.obj["metadata"]["resourceVersion"]:
+            raise ApiError(
+                409,
+                f'Operation cannot be fulfilled on {resource.store_key} "{info.name}": the object '
+                "has been modified; please apply your changes to the latest version and try again",
+                {"name": info.name, "group": resource.group, "kind": resource.name},
+                reason="Conflict",
+            )
+        new = adapters.with_scale(entry.obj, payload["spec"]["replicas"])
+        if new == entry.obj or dry_run:
+            return Response(200, dumps(adapters.scale_of(new)))
+        new["metadata"]["generation"] = entry.obj["metadata"].get("generation", 1) + 1
+        self.store.put(resource.store_key, new)
+        self.sim.touch()
+        return Response(200, dumps(adapters.scale_of(new)))
 
     def _current(self, entry: Entry, info: RequestInfo, crd: dict) -> dict:
         """The stored object, as a private copy in the request's version."""
@@ -1396,6 +1435,19 @@ class Api:
                         "verbs": ["get", "patch", "update"],
                     }
                 )
+            crd = self.crds.get((r.group, r.name))
+            if crd and _has_scale(crd, group_version.rpartition("/")[2]):
+                items.append(
+                    {
+                        "name": f"{r.name}/scale",
+                        "singularName": "",
+                        "namespaced": r.namespaced,
+                        "group": "autoscaling",
+                        "version": "v1",
+                        "kind": "Scale",
+                        "verbs": ["get", "patch", "update"],
+                    }
+                )
         return {
             "kind": "APIResourceList",
             "apiVersion": "v1",
@@ -1443,6 +1495,15 @@ class Api:
 def _with_watch(verbs: tuple[str, ...]) -> tuple[str, ...]:
     """A resource's verbs: every resource that can be listed can be watched."""
     return (*verbs, "watch") if "list" in verbs and "watch" not in verbs else verbs
+
+
+def _has_scale(crd: dict, version: str) -> bool:
+    """Whether the CRD's version has a scale subresource."""
+    return any(
+        "scale" in (v.get("subresources") or {})
+        for v in crd["spec"]["versions"]
+        if v["name"] == version
+    )
 
 
 def resource_is_dgd(crd: dict) -> bool:

@@ -10,7 +10,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from . import schema
+from . import adapters, schema
 from . import tls as tls_support
 from .api import Api
 from .clock import Clock, ManualClock, rfc3339
@@ -95,6 +95,11 @@ class SandboxCluster:
             kubeconfig_path = Path(self._tmp.name) / "kubeconfig"
         self.kubeconfig_path = Path(kubeconfig_path)
         installed = [schema.load_crd(p) for p in crds] if crds else [compact_crd(profile)]
+        if profile == "dynamo-1.5" and not any(
+            c["spec"]["names"]["plural"] == "dynamographdeploymentscalingadapters"
+            for c in installed
+        ):
+            installed.append(adapters.compact_crd())
         spec = load_cluster(cluster)
         self.store = Store()
         self.simulation = Simulation(self.store, speed=speed, images=spec.get("images"))

@@ -71,6 +71,8 @@ def _service_to_component(name: str, service: dict) -> dict:
         component["type"] = kind
     if "replicas" in service:
         component["replicas"] = service["replicas"]
+    if (service.get("scalingAdapter") or {}).get("enabled"):
+        component["scalingAdapter"] = {}
     shared = service.get("sharedMemory") or {}
     if shared.get("size") is not None and not shared.get("disabled"):
         component["sharedMemorySize"] = shared["size"]
@@ -139,6 +141,8 @@ def _component_to_service(component: dict, deployment: str) -> dict:
         service["componentType"] = kind
     if "replicas" in component:
         service["replicas"] = component["replicas"]
+    if "scalingAdapter" in component:
+        service["scalingAdapter"] = {"enabled": True}
     if "sharedMemorySize" in component:
         service["sharedMemory"] = {"size": component["sharedMemorySize"]}
     containers = ((component.get("podTemplate") or {}).get("spec") or {}).get("containers") or []

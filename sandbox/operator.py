@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from . import adapters
 from .clock import rfc3339
 from .conversion import GPU, convert_dgd
 from .engines import (
@@ -225,6 +226,8 @@ class Simulation:
             return
         self.dirty = False
         self.next_wakeup = float("inf")
+        # The scaling-adapter controller first: it may change a DGD's replicas.
+        adapters.reconcile(self.store, now, _uid)
         seen = set()
         for entry in list(self.store.entries(DGD)):
             dgd = entry.obj

@@ -13,6 +13,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from deployments import snippets
+from deployments.changes import operate_panel
 from deployments.cluster import ClusterError, NotFound
 from deployments.names import NAME_RULE, NAMESPACE_RULE, is_name, is_namespace
 from deployments.selectors import (
@@ -183,6 +184,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         context.update(error=exc)
         return context
     context.update(detail=detail, reach=_reach(detail) if detail.dgd else None)
+    context.update(operate_panel(detail))
     return context
 
 
