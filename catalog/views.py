@@ -4,6 +4,8 @@ from django.http import HttpRequest, JsonResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
+from access.decorators import requires
+from access.roles import Action
 from catalog.models import ENGINES
 from catalog.selectors import catalog_get, catalog_model_json, catalog_search
 from dynamote.api import error_response
@@ -15,6 +17,7 @@ def _filters(request: HttpRequest) -> tuple[str, list[str]]:
     return query, engines
 
 
+@requires(Action.VIEW)
 @require_GET
 def index(request: HttpRequest) -> TemplateResponse:
     """The catalog page; HTMX requests get only the results partial."""
@@ -34,6 +37,7 @@ def index(request: HttpRequest) -> TemplateResponse:
     )
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_list(request: HttpRequest) -> JsonResponse:
     """Published catalog models as JSON, filtered like the catalog page."""
@@ -42,6 +46,7 @@ def api_list(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"models": [catalog_model_json(model) for model in models]})
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_detail(request: HttpRequest, slug: str) -> JsonResponse:
     """One catalog model as JSON."""

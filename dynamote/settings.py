@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "dynamote",
     "catalog",
     "deployments",
+    "access",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "access.middleware.BearerTokenMiddleware",
+    "access.audit.AuditActorMiddleware",
     "dynamote.api.ApiMiddleware",
     "dynamote.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -198,6 +201,14 @@ AXES_LOCKOUT_CALLABLE = "dynamote.views.login_locked_out"
 DYNAMOTE_TRUSTED_PROXIES = env_int("DYNAMOTE_TRUSTED_PROXIES", 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "dynamote.auth.client_ip"
 
+# Who may do what (access/): the role new users get in every namespace, and how long the
+# audit log keeps entries (`manage.py prune_audit`).
+DYNAMOTE_DEFAULT_ROLE = env_choice(
+    "DYNAMOTE_DEFAULT_ROLE", "viewer", ["viewer", "deployer", "none"]
+)
+DYNAMOTE_DEFAULT_ROLE = "" if DYNAMOTE_DEFAULT_ROLE == "none" else DYNAMOTE_DEFAULT_ROLE
+DYNAMOTE_AUDIT_RETENTION_DAYS = env_int("DYNAMOTE_AUDIT_RETENTION_DAYS", 365, minimum=1)
+
 # The cluster.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
@@ -275,17 +286,23 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request": {"()": "dynamote.logging.RequestContextFilter"}},
     "formatters": {
+        "json": {"format": "%(message)s"},
         "line": {
             "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s "
             "user=%(user)s %(message)s"
-        }
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "line",
             "filters": ["request"],
-        }
+        },
+        "audit": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "loggers": {
+        # One JSON object per audit entry, for a SIEM.
+        "dynamote.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False},
     },
     "root": {
         "handlers": ["console"],

@@ -1,6 +1,7 @@
 """The deployments dashboard, a deployment's details, and deleting one (pages and JSON)."""
 
 import threading
+from dataclasses import replace
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,11 +13,14 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from access.decorators import requires
+from access.roles import Action, namespaces_for, require
 from deployments import snippets
 from deployments.cluster import ClusterError, NotFound
 from deployments.names import NAME_RULE, NAMESPACE_RULE, is_name, is_namespace
 from deployments.selectors import (
     SORTS,
+    Listing,
     Missing,
     Row,
     cluster_status,
@@ -121,6 +125,7 @@ def _table_context(namespace: str, sort: str, descending: bool) -> dict:
     }
 
 
+@requires(Action.VIEW)
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The dashboard; HTMX requests get the table partial, or 204 when nothing changed."""
@@ -138,7 +143,7 @@ def index(request: HttpRequest) -> HttpResponse:
             "deployments/index.html",
             {**context, "namespaces": _namespace_choices(namespace)},
         )
-    listing = deployment_list(namespace=namespace or None, sort=sort, descending=descending)
+    listing = _listing(request, namespace or None, sort=sort, descending=descending)
     if request.htmx and request.GET.get("fp") == listing.fingerprint:
         return _unchanged()
     context.update(listing=listing, rows_html=_rows_html(listing.rows))
@@ -146,6 +151,17 @@ def index(request: HttpRequest) -> HttpResponse:
         return TemplateResponse(request, "deployments/index.html#table", context)
     context["namespaces"] = _namespace_choices(namespace)
     return TemplateResponse(request, "deployments/index.html", context)
+
+
+def _listing(request: HttpRequest, namespace: str | None, **order) -> Listing:
+    """The deployments of the namespaces the user may see."""
+    if namespace is not None:
+        require(request, Action.VIEW, namespace)
+    listing = deployment_list(namespace=namespace, **order)
+    visible = namespaces_for(request.user, Action.VIEW, settings.DYNAMOTE_NAMESPACES)
+    if visible is None:
+        return listing
+    return replace(listing, rows=[row for row in listing.rows if row.namespace in visible])
 
 
 def _namespace_choices(namespace: str) -> list[str]:
@@ -186,6 +202,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
     return context
 
 
+@requires(Action.VIEW)
 @require_GET
 def detail(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """A deployment's configuration, status, pods, events and how to reach it."""
@@ -201,6 +218,7 @@ def detail(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     return TemplateResponse(request, "deployments/detail.html", context, status=status)
 
 
+@requires(Action.VIEW)
 def invalid_name(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """A namespace or name Kubernetes would refuse: a 404 page that says why, no cluster call."""
     problems = []
@@ -219,6 +237,7 @@ def invalid_name(request: HttpRequest, namespace: str, name: str) -> HttpRespons
     return TemplateResponse(request, "deployments/detail.html", context, status=404)
 
 
+@requires(Action.DELETE)
 @require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """GET: the confirmation (a dialog for HTMX); POST: delete, with the name typed if Ready."""
@@ -291,7 +310,7 @@ def _after_delete(request: HttpRequest, context: dict) -> HttpResponse:
     # From the dashboard: close the dialog and redraw the table, where the row shows Deleting.
     current = request.headers.get("HX-Current-URL", "")
     namespace, sort, descending = _filters(_query_of(request, current))
-    listing = deployment_list(namespace=namespace or None, sort=sort, descending=descending)
+    listing = _listing(request, namespace or None, sort=sort, descending=descending)
     response = TemplateResponse(
         request,
         "deployments/index.html#table",
@@ -336,12 +355,14 @@ def _json_namespace(request: HttpRequest, default: str | None) -> str | None:
     return namespace
 
 
+@requires(Action.VIEW)
 def api_invalid_name(request: HttpRequest, name: str) -> JsonResponse:
     """Any /api/deployments/<name> whose name Kubernetes would refuse: 400, no cluster call."""
     message = f"“{name}” is not a deployment name. {NAME_RULE}"
     return error_response(message, status=400, fields={"name": [message]})
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_list(request: HttpRequest) -> JsonResponse:
     """GET /api/deployments[?namespace=]: every deployment with status and replicas."""
@@ -349,7 +370,7 @@ def api_list(request: HttpRequest) -> JsonResponse:
         namespace = _json_namespace(request, None)
     except ValueError as exc:
         return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
-    listing = deployment_list(namespace=namespace)
+    listing = _listing(request, namespace)
     if listing.error and not listing.stale:
         return _json_error(listing.error)
     return JsonResponse(
@@ -362,6 +383,7 @@ def api_list(request: HttpRequest) -> JsonResponse:
     )
 
 
+@requires(Action.VIEW, method_actions={"DELETE": Action.DELETE})
 @require_http_methods(["GET", "DELETE"])
 def api_detail(request: HttpRequest, name: str) -> JsonResponse:
     """GET one deployment (404 when absent); DELETE it."""
@@ -369,6 +391,7 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
         namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
     except ValueError as exc:
         return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
+    require(request, Action.VIEW, namespace, name=name)
     if request.method == "DELETE":
         try:
             record = deployment_delete(user=request.user, namespace=namespace, name=name)
@@ -398,6 +421,7 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
     return JsonResponse(detail.as_json())
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_pods(request: HttpRequest, name: str) -> JsonResponse:
     """GET /api/deployments/<name>/pods[?namespace=]."""
@@ -405,6 +429,7 @@ def api_pods(request: HttpRequest, name: str) -> JsonResponse:
         namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
     except ValueError as exc:
         return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
+    require(request, Action.VIEW, namespace, name=name)
     try:
         pods = pod_list(namespace=namespace, name=name)
     except ClusterError as exc:
@@ -412,6 +437,7 @@ def api_pods(request: HttpRequest, name: str) -> JsonResponse:
     return JsonResponse({"namespace": namespace, "name": name, "pods": [p.as_json() for p in pods]})
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_cluster_status(request: HttpRequest) -> JsonResponse:
     """GET /api/cluster/status: connected, unreachable or without Dynamo, and where."""

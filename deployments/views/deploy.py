@@ -13,6 +13,8 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from access.decorators import requires
+from access.roles import Action, namespaces_for
 from catalog.selectors import catalog_get, catalog_search
 from deployments import cluster
 from deployments.forms import DeploymentForm, initial_from_config
@@ -47,6 +49,7 @@ def detail_url(*, namespace: str, name: str) -> str:
         return reverse("deployments:index")
 
 
+@requires(Action.DEPLOY)
 @require_http_methods(["GET", "POST"])
 def new(request: HttpRequest) -> HttpResponse:
     """The deploy form; HTMX GETs get the live preview, a POST creates the deployment."""
@@ -66,7 +69,7 @@ def new(request: HttpRequest) -> HttpResponse:
         "model": facts,
         "target": target,
         "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
-        "allowed_namespaces": settings.DYNAMOTE_NAMESPACES,
+        "allowed_namespaces": _deploy_namespaces(request),
         "taken_names": _taken_names(request, session=session),
     }
     if request.method == "POST":
@@ -93,6 +96,12 @@ def new(request: HttpRequest) -> HttpResponse:
     partial = request.htmx and bound and not request.htmx.boosted
     template = "deployments/new.html#live" if partial else "deployments/new.html"
     return TemplateResponse(request, template, {**context, "oob": partial})
+
+
+def _deploy_namespaces(request: HttpRequest) -> list[str]:
+    """The namespaces the form offers: where the user holds the Deployer role."""
+    granted = namespaces_for(request.user, Action.DEPLOY, settings.DYNAMOTE_NAMESPACES)
+    return settings.DYNAMOTE_NAMESPACES if granted is None else granted
 
 
 def _taken_names(request: HttpRequest, *, session: ClusterSession) -> set[str]:
