@@ -14,7 +14,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from access.decorators import requires
-from access.roles import Action, namespaces_for, require
+from access.roles import Action, decide, namespaces_for, require
 from deployments import snippets
 from deployments.cluster import ClusterError, NotFound
 from deployments.names import NAME_RULE, NAMESPACE_RULE, is_name, is_namespace
@@ -43,22 +43,30 @@ from deployments.services import (
 from dynamote.api import error_response
 
 ROW_CACHE_SIZE = 5000
-_row_html: dict[Row, str] = {}
+_row_html: dict[tuple[Row, str], str] = {}
 _row_html_lock = threading.Lock()
 
 
-def _rows_html(rows: list[Row]) -> list[str]:
-    """Each row's HTML, rendered once per row state and reused by every viewer and poll."""
+def _rows_html(request: HttpRequest, rows: list[Row]) -> list[str]:
+    """Each row's HTML, rendered once per row state (and whether the viewer may delete it),
+    and reused by every viewer and poll."""
     template = get_template("deployments/index.html#row")
+    refusals: dict[str, str] = {}
     result = []
     for row in rows:
-        html = _row_html.get(row)
+        if row.namespace not in refusals:
+            decision = decide(
+                request.user, Action.DELETE, row.namespace, token=getattr(request, "api_token", None)
+            )
+            refusals[row.namespace] = decision.reason
+        key = (row, refusals[row.namespace])
+        html = _row_html.get(key)
         if html is None:
-            html = template.render({"row": row})  # a SafeString
+            html = template.render({"row": row, "delete_refusal": key[1]})  # a SafeString
             with _row_html_lock:
                 if len(_row_html) >= ROW_CACHE_SIZE:
                     _row_html.clear()
-                _row_html[row] = html
+                _row_html[key] = html
         result.append(html)
     return result
 
@@ -146,7 +154,7 @@ def index(request: HttpRequest) -> HttpResponse:
     listing = _listing(request, namespace or None, sort=sort, descending=descending)
     if request.htmx and request.GET.get("fp") == listing.fingerprint:
         return _unchanged()
-    context.update(listing=listing, rows_html=_rows_html(listing.rows))
+    context.update(listing=listing, rows_html=_rows_html(request, listing.rows))
     if request.htmx:
         return TemplateResponse(request, "deployments/index.html#table", context)
     context["namespaces"] = _namespace_choices(namespace)
@@ -317,7 +325,7 @@ def _after_delete(request: HttpRequest, context: dict) -> HttpResponse:
         {
             **_table_context(namespace, sort, descending),
             "listing": listing,
-            "rows_html": _rows_html(listing.rows),
+            "rows_html": _rows_html(request, listing.rows),
         },
     )
     response["HX-Retarget"] = "#deployments-table"
