@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from access.models import ALL_NAMESPACES
 from access.roles import Action, require
 
 
@@ -19,7 +20,9 @@ def requires(action: Action, *, method_actions: dict[str, Action] | None = None)
         @wraps(view)
         def checked(request, *args, **kwargs):
             needed = (method_actions or {}).get(request.method, action)
-            require(request, needed, kwargs.get("namespace"))
+            # Administering is never per namespace: it needs the Admin role everywhere.
+            where = ALL_NAMESPACES if needed is Action.ADMINISTER else kwargs.get("namespace")
+            require(request, needed, where)
             return view(request, *args, **kwargs)
 
         checked.access_action = action

@@ -87,7 +87,10 @@ def decide(user, action: Action, namespace: str | None = None, *, token=None) ->
     role = role_in(user, namespace)
     if role is not None and role.rank >= action.role.rank:
         return Decision(True)
-    where = f"in namespace {namespace}" if namespace else "in any namespace"
+    if namespace == ALL_NAMESPACES:
+        where = "in every namespace"
+    else:
+        where = f"in namespace {namespace}" if namespace else "in any namespace"
     needed = action.role.label
     return Decision(False, f"You need the {needed} role {where} to {action.phrase}.")
 

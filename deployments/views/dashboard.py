@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from access.decorators import requires
 from access.roles import Action, decide, namespaces_for, require
+from access.selectors import deployment_history
 from deployments import snippets
 from deployments.cluster import ClusterError, NotFound
 from deployments.names import NAME_RULE, NAMESPACE_RULE, is_name, is_namespace
@@ -56,7 +57,10 @@ def _rows_html(request: HttpRequest, rows: list[Row]) -> list[str]:
     for row in rows:
         if row.namespace not in refusals:
             decision = decide(
-                request.user, Action.DELETE, row.namespace, token=getattr(request, "api_token", None)
+                request.user,
+                Action.DELETE,
+                row.namespace,
+                token=getattr(request, "api_token", None),
             )
             refusals[row.namespace] = decision.reason
         key = (row, refusals[row.namespace])
@@ -207,6 +211,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         context.update(error=exc)
         return context
     context.update(detail=detail, reach=_reach(detail) if detail.dgd else None)
+    context["history"] = deployment_history(namespace=namespace, name=name)
     return context
 
 
