@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import csv
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access import audit, grants
@@ -138,3 +145,39 @@ def _cell(value) -> str:
     """A CSV cell a spreadsheet shows as text: a leading = + - @ would run as a formula."""
     text = str(value)
     return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
+
+
+def login_context(request: HttpRequest, sso_error: str = "") -> dict:
+    """What the sign-in page shows: the password form, the single sign-on button, or both."""
+    from access import oidc
+
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    return {
+        "password_login": settings.DYNAMOTE_PASSWORD_LOGIN,
+        "sso_enabled": oidc.enabled(),
+        "sso_name": settings.DYNAMOTE_OIDC_PROVIDER_NAME,
+        "sso_url": reverse("oidc_authentication_init")
+        + (f"?{urlencode({'next': next_url})}" if next_url else ""),
+        "sso_error": sso_error,
+        "next": next_url,
+        "form": AuthenticationForm(request),
+    }
+
+
+@method_decorator(login_not_required, name="dispatch")
+class Login(LoginView):
+    """Sign-in: a password form (unless switched off) and the single sign-on button."""
+
+    template_name = "registration/login.html"
+
+    def get_context_data(self, **kwargs):
+        context = login_context(self.request)
+        context.update(super().get_context_data(**kwargs))
+        return context
+
+    def post(self, request, *args, **kwargs):
+        if not settings.DYNAMOTE_PASSWORD_LOGIN:
+            message = "Password sign-in is switched off here: use single sign-on."
+            context = login_context(request, message)
+            return TemplateResponse(request, self.template_name, context, status=403)
+        return super().post(request, *args, **kwargs)

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "catalog",
     "deployments",
     "access",
+    "mozilla_django_oidc",
 ]
 
 MIDDLEWARE = [
@@ -208,6 +209,34 @@ DYNAMOTE_DEFAULT_ROLE = env_choice(
 )
 DYNAMOTE_DEFAULT_ROLE = "" if DYNAMOTE_DEFAULT_ROLE == "none" else DYNAMOTE_DEFAULT_ROLE
 DYNAMOTE_AUDIT_RETENTION_DAYS = env_int("DYNAMOTE_AUDIT_RETENTION_DAYS", 365, minimum=1)
+
+# Single sign-on (access/oidc.py, with mozilla-django-oidc): on when an issuer is set. The
+# provider's endpoints come from its discovery document; the code flow uses PKCE (S256).
+DYNAMOTE_OIDC_ISSUER = env_str("DYNAMOTE_OIDC_ISSUER").rstrip("/")
+DYNAMOTE_OIDC_GROUPS_CLAIM = env_str("DYNAMOTE_OIDC_GROUPS_CLAIM", "groups")
+DYNAMOTE_OIDC_PROVIDER_NAME = env_str("DYNAMOTE_OIDC_PROVIDER_NAME", "single sign-on")
+DYNAMOTE_PASSWORD_LOGIN = env_bool("DYNAMOTE_PASSWORD_LOGIN", True)
+OIDC_RP_CLIENT_ID = env_str("DYNAMOTE_OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("DYNAMOTE_OIDC_CLIENT_SECRET")
+OIDC_RP_SCOPES = env_str("DYNAMOTE_OIDC_SCOPES", "openid email profile groups")
+OIDC_RP_SIGN_ALGO = env_choice("DYNAMOTE_OIDC_SIGN_ALGO", "RS256", ["RS256", "ES256", "HS256"])
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # sent back as id_token_hint when signing out of the provider
+OIDC_TIMEOUT = 10
+OIDC_CALLBACK_CLASS = "access.oidc.Callback"
+OIDC_AUTHENTICATE_CLASS = "access.oidc.Authenticate"
+OIDC_OP_LOGOUT_URL_METHOD = "access.oidc.provider_logout_url"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if DYNAMOTE_OIDC_ISSUER and not OIDC_RP_CLIENT_ID:
+    raise ImproperlyConfigured("DYNAMOTE_OIDC_ISSUER is set: set DYNAMOTE_OIDC_CLIENT_ID too.")
+if not DYNAMOTE_PASSWORD_LOGIN and not DYNAMOTE_OIDC_ISSUER:
+    raise ImproperlyConfigured(
+        "DYNAMOTE_PASSWORD_LOGIN=false needs DYNAMOTE_OIDC_ISSUER: nobody could sign in."
+    )
+if DYNAMOTE_OIDC_ISSUER:
+    AUTHENTICATION_BACKENDS = ["access.oidc.Backend", *AUTHENTICATION_BACKENDS]
+if not DYNAMOTE_PASSWORD_LOGIN:
+    AUTHENTICATION_BACKENDS = [b for b in AUTHENTICATION_BACKENDS if "ModelBackend" not in b]
 
 # The cluster.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")

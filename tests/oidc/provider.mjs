@@ -1,0 +1,64 @@
+// A real OpenID Connect provider (node-oidc-provider) on loopback, for Dynamote's sign-in tests.
+// Usage: node provider.mjs  (settings from the environment; prints "listening <issuer>")
+//   OIDC_PORT            port to listen on (0: any free one)
+//   OIDC_REDIRECT_URI    Dynamote's callback URL (a registered redirect URI)
+//   OIDC_LOGOUT_URI      where the provider may send the browser after logout
+//   OIDC_CLOCK_SKEW      seconds added to the provider's clock (to issue expired tokens)
+// Any login is accepted; the account's groups come from the login: "ada+ml-team+ops" is
+// user "ada" in groups ml-team and ops.
+import http from "node:http";
+import Provider from "oidc-provider";
+
+const skew = Number(process.env.OIDC_CLOCK_SKEW || 0) * 1000;
+if (skew) {
+  const realNow = Date.now;
+  Date.now = () => realNow() + skew;
+}
+
+const port = Number(process.env.OIDC_PORT || 0);
+const server = http.createServer();
+await new Promise((resolve) => server.listen(port, "127.0.0.1", resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: "dynamote",
+      client_secret: "dynamote-test-secret",
+      redirect_uris: [process.env.OIDC_REDIRECT_URI],
+      post_logout_redirect_uris: [process.env.OIDC_LOGOUT_URI],
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+      token_endpoint_auth_method: "client_secret_post",
+    },
+  ],
+  pkce: { required: () => true },
+  scopes: ["openid", "email", "profile", "groups"],
+  claims: {
+    openid: ["sub"],
+    email: ["email", "email_verified"],
+    profile: ["preferred_username", "name"],
+    groups: ["groups"],
+  },
+  async findAccount(ctx, id) {
+    const [name, ...groups] = id.split("+");
+    return {
+      accountId: id,
+      async claims() {
+        return {
+          sub: id,
+          email: `${name}@example.com`,
+          email_verified: true,
+          preferred_username: name,
+          name,
+          groups,
+        };
+      },
+    };
+  },
+  features: { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } },
+  cookies: { keys: ["dynamote-test-cookie-key"] },
+});
+provider.on("server_error", (ctx, err) => console.error("server_error", err));
+server.on("request", provider.callback());
+console.log(`listening ${issuer}`);
