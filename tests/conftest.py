@@ -3,6 +3,7 @@
 pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.cluster",
+    "tests.fixtures.oidc",
 ]
 
 
