@@ -16,6 +16,7 @@ BACKENDS = [
     "access.oidc.Backend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "access.backends.RolePermissions",
 ]
 
 
