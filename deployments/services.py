@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from access import audit
+from access.policy import reference_errors
 from access.roles import Action, require
 from deployments import cluster, selectors, sizing, snippets
 from deployments.manifests import (
@@ -279,6 +280,9 @@ def deployment_create(
             {"Idempotency-Key": [f"Use at most {MAX_KEY_LENGTH} printable ASCII characters."]}
         )
     require(user, Action.DEPLOY, config.namespace, name=config.name)
+    refused = reference_errors(user, config)
+    if refused:
+        raise InvalidRequest(refused)
     who = user if getattr(user, "is_authenticated", False) else None
     digest = request_hash(config)
     session = session or ClusterSession()

@@ -210,6 +210,12 @@ DYNAMOTE_DEFAULT_ROLE = env_choice(
 )
 DYNAMOTE_DEFAULT_ROLE = "" if DYNAMOTE_DEFAULT_ROLE == "none" else DYNAMOTE_DEFAULT_ROLE
 DYNAMOTE_AUDIT_RETENTION_DAYS = env_int("DYNAMOTE_AUDIT_RETENTION_DAYS", 365, minimum=1)
+# What Deployers may reference (Admins may reference anything): Secret names, as NAME (every
+# namespace) or NAMESPACE:NAME, and image prefixes.
+DYNAMOTE_ALLOWED_SECRETS = env_list("DYNAMOTE_ALLOWED_SECRETS") or ["hf-token-secret"]
+DYNAMOTE_ALLOWED_IMAGE_PREFIXES = env_list("DYNAMOTE_ALLOWED_IMAGE_PREFIXES") or [
+    "nvcr.io/nvidia/ai-dynamo/"
+]
 
 # Single sign-on (access/oidc.py, with mozilla-django-oidc): on when an issuer is set. The
 # provider's endpoints come from its discovery document; the code flow uses PKCE (S256).

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from access.decorators import requires
+from access.policy import check_references
 from access.roles import Action, namespaces_for
 from catalog.selectors import catalog_get, catalog_search
 from deployments import cluster
@@ -121,6 +122,10 @@ def _submit(request: HttpRequest, *, model, session: ClusterSession, form_kwargs
     data["idempotency_key"] = secrets.token_urlsafe(24)
     form = DeploymentForm(data, **form_kwargs)
     failed = None
+    if form.is_valid():
+        for field, problems in check_references(request, form.config).items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)
     if form.is_valid():
         config = form.config
         try:
@@ -275,6 +280,9 @@ def api_create(request: HttpRequest) -> JsonResponse:
     result = plan(ModelFacts.from_catalog(model), deploy_target(session=session), body)
     if not result.ok:
         raise ApiError("The config is not valid; see the fields.", fields=result.errors)
+    refused = check_references(request, result.config)
+    if refused:
+        raise ApiError("The config references what Deployers may not use.", fields=refused)
     manifest = result.manifest
     if request.GET.get("dryRun", "").lower() in ("true", "1", "all"):
         try:
