@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib import admin
 
+from access import audit
 from catalog.models import ENGINES, CatalogModel
 
 
@@ -58,6 +59,20 @@ class CatalogModelAdmin(admin.ModelAdmin):
     list_filter = ["task", EngineFilter, "license", "gated", "published"]
     search_fields = ["name", "hf_repo_id", "description"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def save_model(self, request, obj, form, change):
+        changed = ", ".join(form.changed_data) or "nothing"
+        summary = f"{'changed' if change else 'added'} {obj.slug}: {changed}"
+        with audit.recorded(request, "catalog-edit", name=obj.slug, summary=summary):
+            super().save_model(request, obj, form, change)
+
+    def delete_model(self, request, obj):
+        with audit.recorded(request, "catalog-delete", name=obj.slug):
+            super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
 
     @admin.display(description="engines")
     def engines(self, obj: CatalogModel) -> str:

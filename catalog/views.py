@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from access.decorators import requires
+from access.roles import Action, is_admin
 from catalog.custom import CustomModelError, from_form_data, parse_custom_model
 from catalog.models import ENGINES
 from catalog.selectors import catalog_get, catalog_model_json, catalog_search
@@ -22,6 +24,7 @@ def _filters(request: HttpRequest) -> tuple[str, list[str]]:
     return query, engines
 
 
+@requires(Action.VIEW)
 @require_GET
 def index(request: HttpRequest) -> TemplateResponse:
     """The catalog page; HTMX requests get only the results partial."""
@@ -41,6 +44,7 @@ def index(request: HttpRequest) -> TemplateResponse:
     )
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_list(request: HttpRequest) -> JsonResponse:
     """Published catalog models as JSON, filtered like the catalog page."""
@@ -49,6 +53,7 @@ def api_list(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"models": [catalog_model_json(model) for model in models]})
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_detail(request: HttpRequest, slug: str) -> JsonResponse:
     """One catalog model as JSON."""
@@ -58,11 +63,12 @@ def api_detail(request: HttpRequest, slug: str) -> JsonResponse:
     return JsonResponse(catalog_model_json(model))
 
 
+@requires(Action.VIEW)
 @require_POST
 def save_custom(request: HttpRequest) -> HttpResponse:
     """Staff only: the deploy form's custom model becomes a catalog entry, then deploy it."""
-    if not request.user.is_staff:
-        raise PermissionDenied("Only staff may add models to the catalog.")
+    if not (request.user.is_staff or is_admin(request.user)):
+        raise PermissionDenied("Only staff and admins may add models to the catalog.")
     try:
         custom = parse_custom_model(from_form_data(request.POST))
     except CustomModelError as exc:

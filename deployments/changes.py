@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 
+from access import audit
+from access.models import Outcome as AuditOutcome
+from access.roles import Action, require
 from deployments import cluster, revisions, selectors, sizing
 from deployments.dgd import dgd_components, is_external
 from deployments.mirror import cache_expire
@@ -460,6 +463,7 @@ def deployment_scale(
     Raises ChangeRefused (bad input, or scaling to zero without `confirm_zero`), Stale when the
     DGD changed since `resource_version`, ClusterError when the cluster refuses.
     """
+    require(user, Action.SCALE, namespace, name=name)
     dgd = _read(namespace, name)
     revisions_observe(dgd=dgd)
     preview = scale_preview(
@@ -476,6 +480,7 @@ def deployment_scale(
         )
     direct = {c: n for c, n in preview.replicas.items() if c not in preview.adapters}
     generation = None
+    entry = _audit_begin("scale", preview)
     try:
         if direct:
             ops = [
@@ -495,13 +500,19 @@ def deployment_scale(
                 namespace=namespace, name=adapter, replicas=preview.replicas[component]
             )
     except cluster.Conflict as exc:
+        audit.complete(entry, AuditOutcome.FAILED, exc.message)
         raise Stale(scale_preview(namespace=namespace, name=name, replicas=replicas)) from exc
     except cluster.Invalid as exc:
+        audit.complete(entry, AuditOutcome.FAILED, exc.message)
         if "test operation failed" in exc.message:
             raise Stale(scale_preview(namespace=namespace, name=name, replicas=replicas)) from exc
         raise
+    except cluster.ClusterError as exc:
+        audit.complete(entry, AuditOutcome.FAILED, exc.message)
+        raise
     finally:
         cache_expire(namespace=namespace)
+    audit.complete(entry, AuditOutcome.SUCCEEDED, _through(preview))
     revision = _store(
         dgd=dgd,
         spec=preview.spec,
@@ -513,6 +524,18 @@ def deployment_scale(
     )
     logger.info("scaled namespace=%s name=%s replicas=%s", namespace, name, preview.replicas)
     return preview, revision
+
+
+def _audit_begin(action: str, preview: Preview):
+    """The audit entry of a change, appended before it is sent."""
+    return audit.begin(
+        None,
+        action,
+        namespace=preview.namespace,
+        name=preview.name,
+        summary=" ".join(preview.summary.sentences),
+        diff=preview.diff,
+    )
 
 
 def _through(preview: Preview) -> str:
@@ -547,6 +570,7 @@ def deployment_change_spec(
     Raises Stale when the DGD changed since `resource_version` (or during the call),
     ClusterError when the cluster refuses (nothing is stored then).
     """
+    require(user, Action.ROLLBACK if action == "rollback" else Action.EDIT, namespace, name=name)
     dgd = _read(namespace, name)
     revisions_observe(dgd=dgd)
     preview = spec_preview(namespace=namespace, name=name, spec=spec, action=action, dgd=dgd)
@@ -556,13 +580,19 @@ def deployment_change_spec(
     manifest = {**copy.deepcopy(dgd), "spec": preview.spec}
     manifest.pop("status", None)
     manifest["metadata"].pop("managedFields", None)
+    entry = _audit_begin(action, preview)
     try:
         cluster.dgd_replace(manifest=manifest, dry_run=True)
         replaced = cluster.dgd_replace(manifest=manifest)
     except cluster.Conflict as exc:
+        audit.complete(entry, AuditOutcome.FAILED, exc.message)
         raise Stale(spec_preview(namespace=namespace, name=name, spec=spec, action=action)) from exc
+    except cluster.ClusterError as exc:
+        audit.complete(entry, AuditOutcome.FAILED, exc.message)
+        raise
     finally:
         cache_expire(namespace=namespace)
+    audit.complete(entry, AuditOutcome.SUCCEEDED, " ".join(preview.summary.sentences))
     revision = _store(
         dgd=dgd,
         spec=replaced.get("spec") or preview.spec,

@@ -13,6 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from access import audit
+from access.policy import reference_errors
+from access.roles import Action, require
 from deployments import cluster, selectors, sizing, snippets, volumes
 from deployments.changes import revision_record_create
 from deployments.engines import Release, resolve_release
@@ -362,6 +365,10 @@ def deployment_create(
         raise InvalidRequest(
             {"Idempotency-Key": [f"Use at most {MAX_KEY_LENGTH} printable ASCII characters."]}
         )
+    require(user, Action.DEPLOY, config.namespace, name=config.name)
+    refused = reference_errors(user, config)
+    if refused:
+        raise InvalidRequest(refused)
     who = user if getattr(user, "is_authenticated", False) else None
     digest = request_hash(config)
     session = session or ClusterSession()
@@ -382,6 +389,13 @@ def deployment_create(
                 api_version=config.api_version,
                 config=config.model_dump(mode="json", by_alias=True),
                 manifest=manifest,
+            )
+            audit.begin(
+                None,
+                "deploy",
+                namespace=config.namespace,
+                name=config.name,
+                summary=f"{config.model_id} on {config.engine} ({config.api_version})",
             )
     except IntegrityError:
         # The same form submitted twice at once: the first request does the work.
@@ -461,9 +475,14 @@ def _unconfirmed(verb: str, exc: cluster.ClusterError) -> str:
 def _record(record, outcome: str, message: str) -> None:
     record.outcome, record.message = outcome, message
     fields = ["outcome", "message"]
-    if isinstance(record, DeploymentSubmission):
+    deploying = isinstance(record, DeploymentSubmission)
+    if deploying:
         fields.append("updated_at")
     record.save(update_fields=fields)
+    action = "deploy" if deploying else "delete"
+    audit.settle(
+        action, namespace=record.namespace, name=record.name, outcome=outcome, message=message
+    )
 
 
 def _replay(
@@ -642,6 +661,7 @@ def deployment_delete(
     """
     if len(name) > MAX_NAME_LENGTH:
         raise InvalidRequest({"name": [f"Use at most {MAX_NAME_LENGTH} characters."]})
+    require(user, Action.DELETE, namespace, name=name)
     who = user if user is not None and user.is_authenticated else None
     try:
         target = deletion_target(namespace=namespace, name=name)
@@ -667,6 +687,7 @@ def deployment_delete(
     record = DeploymentDeletion.objects.create(
         user=who, namespace=namespace, name=name, manifest=target.manifest
     )
+    audit.begin(None, "delete", namespace=namespace, name=name)
     try:
         cluster.dgd_delete(namespace=namespace, name=name)
     except cluster.Unreachable as exc:

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger("dynamote.api")
@@ -110,6 +110,8 @@ class ApiMiddleware:
             return exc.response()
         if isinstance(exc, RequestDataTooBig):
             return error_response(_too_large(), status=413)
+        if isinstance(exc, PermissionDenied) and str(exc):
+            return error_response(str(exc), status=403)
         return None
 
 

@@ -2,7 +2,9 @@
 
 import re
 import uuid
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.middleware import LoginRequiredMiddleware as BaseLoginRequired
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -28,6 +30,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+def content_security_policy() -> str:
+    """The policy; with single sign-on, forms may also lead to the identity provider (the
+    sign-out form is answered with a redirect to the provider's end-session page)."""
+    issuer = settings.DYNAMOTE_OIDC_ISSUER
+    if not issuer:
+        return CONTENT_SECURITY_POLICY
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(issuer))
+    return CONTENT_SECURITY_POLICY.replace("form-action 'self'", f"form-action 'self' {origin}")
+
+
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
@@ -80,7 +94,7 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Content-Security-Policy", content_security_policy())
         return response
 
 

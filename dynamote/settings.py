@@ -61,7 +61,7 @@ CSRF_TRUSTED_ORIGINS = env_list(
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "dynamote.admin_site.DynamoteAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -74,6 +74,8 @@ INSTALLED_APPS = [
     "dynamote",
     "catalog",
     "deployments",
+    "access",
+    "mozilla_django_oidc",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +89,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "access.middleware.BearerTokenMiddleware",
+    "access.audit.AuditActorMiddleware",
     "dynamote.api.ApiMiddleware",
     "dynamote.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -187,6 +191,7 @@ MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "access.backends.RolePermissions",
 ]
 AXES_FAILURE_LIMIT = env_int("DYNAMOTE_LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("DYNAMOTE_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
@@ -197,6 +202,48 @@ AXES_LOCKOUT_CALLABLE = "dynamote.views.login_locked_out"
 # that append to X-Forwarded-For, the address the outermost of them saw (dynamote/auth.py).
 DYNAMOTE_TRUSTED_PROXIES = env_int("DYNAMOTE_TRUSTED_PROXIES", 0, minimum=0)
 AXES_CLIENT_IP_CALLABLE = "dynamote.auth.client_ip"
+
+# Who may do what (access/): the role new users get in every namespace, and how long the
+# audit log keeps entries (`manage.py prune_audit`).
+DYNAMOTE_DEFAULT_ROLE = env_choice(
+    "DYNAMOTE_DEFAULT_ROLE", "viewer", ["viewer", "deployer", "none"]
+)
+DYNAMOTE_DEFAULT_ROLE = "" if DYNAMOTE_DEFAULT_ROLE == "none" else DYNAMOTE_DEFAULT_ROLE
+DYNAMOTE_AUDIT_RETENTION_DAYS = env_int("DYNAMOTE_AUDIT_RETENTION_DAYS", 365, minimum=1)
+# What Deployers may reference (Admins may reference anything): Secret names, as NAME (every
+# namespace) or NAMESPACE:NAME, and image prefixes.
+DYNAMOTE_ALLOWED_SECRETS = env_list("DYNAMOTE_ALLOWED_SECRETS") or ["hf-token-secret"]
+DYNAMOTE_ALLOWED_IMAGE_PREFIXES = env_list("DYNAMOTE_ALLOWED_IMAGE_PREFIXES") or [
+    "nvcr.io/nvidia/ai-dynamo/"
+]
+
+# Single sign-on (access/oidc.py, with mozilla-django-oidc): on when an issuer is set. The
+# provider's endpoints come from its discovery document; the code flow uses PKCE (S256).
+DYNAMOTE_OIDC_ISSUER = env_str("DYNAMOTE_OIDC_ISSUER").rstrip("/")
+DYNAMOTE_OIDC_GROUPS_CLAIM = env_str("DYNAMOTE_OIDC_GROUPS_CLAIM", "groups")
+DYNAMOTE_OIDC_PROVIDER_NAME = env_str("DYNAMOTE_OIDC_PROVIDER_NAME", "single sign-on")
+DYNAMOTE_PASSWORD_LOGIN = env_bool("DYNAMOTE_PASSWORD_LOGIN", True)
+OIDC_RP_CLIENT_ID = env_str("DYNAMOTE_OIDC_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("DYNAMOTE_OIDC_CLIENT_SECRET")
+OIDC_RP_SCOPES = env_str("DYNAMOTE_OIDC_SCOPES", "openid email profile groups")
+OIDC_RP_SIGN_ALGO = env_choice("DYNAMOTE_OIDC_SIGN_ALGO", "RS256", ["RS256", "ES256", "HS256"])
+OIDC_USE_PKCE = True
+OIDC_STORE_ID_TOKEN = True  # sent back as id_token_hint when signing out of the provider
+OIDC_TIMEOUT = 10
+OIDC_CALLBACK_CLASS = "access.oidc.Callback"
+OIDC_AUTHENTICATE_CLASS = "access.oidc.Authenticate"
+OIDC_OP_LOGOUT_URL_METHOD = "access.oidc.provider_logout_url"
+LOGIN_REDIRECT_URL_FAILURE = "login"
+if DYNAMOTE_OIDC_ISSUER and not OIDC_RP_CLIENT_ID:
+    raise ImproperlyConfigured("DYNAMOTE_OIDC_ISSUER is set: set DYNAMOTE_OIDC_CLIENT_ID too.")
+if not DYNAMOTE_PASSWORD_LOGIN and not DYNAMOTE_OIDC_ISSUER:
+    raise ImproperlyConfigured(
+        "DYNAMOTE_PASSWORD_LOGIN=false needs DYNAMOTE_OIDC_ISSUER: nobody could sign in."
+    )
+if DYNAMOTE_OIDC_ISSUER:
+    AUTHENTICATION_BACKENDS = ["access.oidc.Backend", *AUTHENTICATION_BACKENDS]
+if not DYNAMOTE_PASSWORD_LOGIN:
+    AUTHENTICATION_BACKENDS = [b for b in AUTHENTICATION_BACKENDS if "ModelBackend" not in b]
 
 # The cluster.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -279,17 +326,23 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"request": {"()": "dynamote.logging.RequestContextFilter"}},
     "formatters": {
+        "json": {"format": "%(message)s"},
         "line": {
             "format": "%(asctime)s %(levelname)s %(name)s request_id=%(request_id)s "
             "user=%(user)s %(message)s"
-        }
+        },
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "line",
             "filters": ["request"],
-        }
+        },
+        "audit": {"class": "logging.StreamHandler", "formatter": "json"},
+    },
+    "loggers": {
+        # One JSON object per audit entry, for a SIEM.
+        "dynamote.audit": {"handlers": ["audit"], "level": "INFO", "propagate": False},
     },
     "root": {
         "handlers": ["console"],

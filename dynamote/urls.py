@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from access import oidc
+from access import views as access_views
 from dynamote import views
 
 urlpatterns = [
@@ -10,11 +11,11 @@ urlpatterns = [
     path("api/health", views.health, name="health"),
     path("api/", include("catalog.api_urls")),
     path("api/", include("deployments.api_urls")),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html"),
-        name="login",
-    ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/audit", access_views.api_audit, name="api-audit"),
+    path("", include("access.urls")),
+    path("login/", access_views.Login.as_view(), name="login"),
+    path("logout/", oidc.Logout.as_view(), name="logout"),
+    path("oidc/authenticate/", oidc.Authenticate.as_view(), name="oidc_authentication_init"),
+    path("oidc/callback/", oidc.Callback.as_view(), name="oidc_authentication_callback"),
     path("admin/", admin.site.urls),
 ]

@@ -30,8 +30,11 @@ def login_locked_out(
     logger.warning(
         "login locked out username=%r address=%s", username, get_client_ip_address(request)
     )
+    from access.views import login_context
+
     form = AuthenticationForm(request, initial={"username": username})
     context = {
+        **login_context(request),
         "form": form,
         "next": request.POST.get("next", ""),
         "locked_out": (

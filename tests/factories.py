@@ -27,3 +27,10 @@ def catalog_model(**overrides) -> CatalogModel:
     }
     fields.update(overrides)
     return CatalogModel.objects.create(**fields)
+
+
+def grant_role(user, role: str, namespace: str = "") -> None:
+    """Gives the user a role in a namespace ("" = all), replacing the role they had there."""
+    from access.models import Grant
+
+    Grant.objects.update_or_create(user=user, namespace=namespace, defaults={"role": role})

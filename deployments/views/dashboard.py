@@ -1,6 +1,7 @@
 """The deployments dashboard, a deployment's details, and deleting one (pages and JSON)."""
 
 import threading
+from dataclasses import replace
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,12 +13,16 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
+from access.decorators import requires
+from access.roles import Action, decide, namespaces_for, require
+from access.selectors import deployment_history
 from deployments import snippets
 from deployments.changes import operate_panel
 from deployments.cluster import ClusterError, NotFound
 from deployments.names import NAME_RULE, NAMESPACE_RULE, is_name, is_namespace
 from deployments.selectors import (
     SORTS,
+    Listing,
     Missing,
     Row,
     cluster_status,
@@ -40,22 +45,33 @@ from deployments.services import (
 from dynamote.api import error_response
 
 ROW_CACHE_SIZE = 5000
-_row_html: dict[Row, str] = {}
+_row_html: dict[tuple[Row, str], str] = {}
 _row_html_lock = threading.Lock()
 
 
-def _rows_html(rows: list[Row]) -> list[str]:
-    """Each row's HTML, rendered once per row state and reused by every viewer and poll."""
+def _rows_html(request: HttpRequest, rows: list[Row]) -> list[str]:
+    """Each row's HTML, rendered once per row state (and whether the viewer may delete it),
+    and reused by every viewer and poll."""
     template = get_template("deployments/index.html#row")
+    refusals: dict[str, str] = {}
     result = []
     for row in rows:
-        html = _row_html.get(row)
+        if row.namespace not in refusals:
+            decision = decide(
+                request.user,
+                Action.DELETE,
+                row.namespace,
+                token=getattr(request, "api_token", None),
+            )
+            refusals[row.namespace] = decision.reason
+        key = (row, refusals[row.namespace])
+        html = _row_html.get(key)
         if html is None:
-            html = template.render({"row": row})  # a SafeString
+            html = template.render({"row": row, "delete_refusal": key[1]})  # a SafeString
             with _row_html_lock:
                 if len(_row_html) >= ROW_CACHE_SIZE:
                     _row_html.clear()
-                _row_html[row] = html
+                _row_html[key] = html
         result.append(html)
     return result
 
@@ -122,6 +138,7 @@ def _table_context(namespace: str, sort: str, descending: bool) -> dict:
     }
 
 
+@requires(Action.VIEW)
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
     """The dashboard; HTMX requests get the table partial, or 204 when nothing changed."""
@@ -139,14 +156,25 @@ def index(request: HttpRequest) -> HttpResponse:
             "deployments/index.html",
             {**context, "namespaces": _namespace_choices(namespace)},
         )
-    listing = deployment_list(namespace=namespace or None, sort=sort, descending=descending)
+    listing = _listing(request, namespace or None, sort=sort, descending=descending)
     if request.htmx and request.GET.get("fp") == listing.fingerprint:
         return _unchanged()
-    context.update(listing=listing, rows_html=_rows_html(listing.rows))
+    context.update(listing=listing, rows_html=_rows_html(request, listing.rows))
     if request.htmx:
         return TemplateResponse(request, "deployments/index.html#table", context)
     context["namespaces"] = _namespace_choices(namespace)
     return TemplateResponse(request, "deployments/index.html", context)
+
+
+def _listing(request: HttpRequest, namespace: str | None, **order) -> Listing:
+    """The deployments of the namespaces the user may see."""
+    if namespace is not None:
+        require(request, Action.VIEW, namespace)
+    listing = deployment_list(namespace=namespace, **order)
+    visible = namespaces_for(request.user, Action.VIEW, settings.DYNAMOTE_NAMESPACES)
+    if visible is None:
+        return listing
+    return replace(listing, rows=[row for row in listing.rows if row.namespace in visible])
 
 
 def _namespace_choices(namespace: str) -> list[str]:
@@ -185,9 +213,11 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         return context
     context.update(detail=detail, reach=_reach(detail) if detail.dgd else None)
     context.update(operate_panel(detail))
+    context["activity"] = deployment_history(namespace=namespace, name=name)
     return context
 
 
+@requires(Action.VIEW)
 @require_GET
 def detail(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """A deployment's configuration, status, pods, events and how to reach it."""
@@ -203,6 +233,7 @@ def detail(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     return TemplateResponse(request, "deployments/detail.html", context, status=status)
 
 
+@requires(Action.VIEW)
 def invalid_name(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """A namespace or name Kubernetes would refuse: a 404 page that says why, no cluster call."""
     problems = []
@@ -221,6 +252,7 @@ def invalid_name(request: HttpRequest, namespace: str, name: str) -> HttpRespons
     return TemplateResponse(request, "deployments/detail.html", context, status=404)
 
 
+@requires(Action.DELETE)
 @require_http_methods(["GET", "POST"])
 def delete(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """GET: the confirmation (a dialog for HTMX); POST: delete, with the name typed if Ready."""
@@ -293,14 +325,14 @@ def _after_delete(request: HttpRequest, context: dict) -> HttpResponse:
     # From the dashboard: close the dialog and redraw the table, where the row shows Deleting.
     current = request.headers.get("HX-Current-URL", "")
     namespace, sort, descending = _filters(_query_of(request, current))
-    listing = deployment_list(namespace=namespace or None, sort=sort, descending=descending)
+    listing = _listing(request, namespace or None, sort=sort, descending=descending)
     response = TemplateResponse(
         request,
         "deployments/index.html#table",
         {
             **_table_context(namespace, sort, descending),
             "listing": listing,
-            "rows_html": _rows_html(listing.rows),
+            "rows_html": _rows_html(request, listing.rows),
         },
     )
     response["HX-Retarget"] = "#deployments-table"
@@ -338,12 +370,14 @@ def _json_namespace(request: HttpRequest, default: str | None) -> str | None:
     return namespace
 
 
+@requires(Action.VIEW)
 def api_invalid_name(request: HttpRequest, name: str) -> JsonResponse:
     """Any /api/deployments/<name> whose name Kubernetes would refuse: 400, no cluster call."""
     message = f"“{name}” is not a deployment name. {NAME_RULE}"
     return error_response(message, status=400, fields={"name": [message]})
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_list(request: HttpRequest) -> JsonResponse:
     """GET /api/deployments[?namespace=]: every deployment with status and replicas."""
@@ -351,7 +385,7 @@ def api_list(request: HttpRequest) -> JsonResponse:
         namespace = _json_namespace(request, None)
     except ValueError as exc:
         return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
-    listing = deployment_list(namespace=namespace)
+    listing = _listing(request, namespace)
     if listing.error and not listing.stale:
         return _json_error(listing.error)
     return JsonResponse(
@@ -364,6 +398,7 @@ def api_list(request: HttpRequest) -> JsonResponse:
     )
 
 
+@requires(Action.VIEW, method_actions={"DELETE": Action.DELETE})
 @require_http_methods(["GET", "DELETE"])
 def api_detail(request: HttpRequest, name: str) -> JsonResponse:
     """GET one deployment (404 when absent); DELETE it."""
@@ -371,6 +406,7 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
         namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
     except ValueError as exc:
         return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
+    require(request, Action.VIEW, namespace, name=name)
     if request.method == "DELETE":
         try:
             record = deployment_delete(user=request.user, namespace=namespace, name=name)
@@ -400,6 +436,7 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
     return JsonResponse(detail.as_json())
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_pods(request: HttpRequest, name: str) -> JsonResponse:
     """GET /api/deployments/<name>/pods[?namespace=]."""
@@ -407,6 +444,7 @@ def api_pods(request: HttpRequest, name: str) -> JsonResponse:
         namespace = _json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
     except ValueError as exc:
         return error_response(str(exc), status=400, fields={"namespace": [str(exc)]})
+    require(request, Action.VIEW, namespace, name=name)
     try:
         pods = pod_list(namespace=namespace, name=name)
     except ClusterError as exc:
@@ -414,6 +452,7 @@ def api_pods(request: HttpRequest, name: str) -> JsonResponse:
     return JsonResponse({"namespace": namespace, "name": name, "pods": [p.as_json() for p in pods]})
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_cluster_status(request: HttpRequest) -> JsonResponse:
     """GET /api/cluster/status: connected, unreachable or without Dynamo, and where."""

@@ -13,6 +13,9 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from access.decorators import requires
+from access.policy import check_references
+from access.roles import Action, namespaces_for
 from catalog.custom import CustomModelError, parse_custom_model
 from catalog.selectors import catalog_get, catalog_search
 from deployments import cluster, custom_model
@@ -48,6 +51,7 @@ def detail_url(*, namespace: str, name: str) -> str:
         return reverse("deployments:index")
 
 
+@requires(Action.DEPLOY)
 @require_http_methods(["GET", "POST"])
 def new(request: HttpRequest) -> HttpResponse:
     """The deploy form; HTMX GETs get the live preview, a POST creates the deployment."""
@@ -67,7 +71,7 @@ def new(request: HttpRequest) -> HttpResponse:
         "model": facts,
         "target": target,
         "default_namespace": settings.DYNAMOTE_DEFAULT_NAMESPACE,
-        "allowed_namespaces": settings.DYNAMOTE_NAMESPACES,
+        "allowed_namespaces": _deploy_namespaces(request),
         "taken_names": _taken_names(request, session=session),
         "custom": custom,
     }
@@ -118,6 +122,12 @@ def _page_model(request: HttpRequest, *, custom: bool):
     return model, ModelFacts.from_catalog(model), source
 
 
+def _deploy_namespaces(request: HttpRequest) -> list[str]:
+    """The namespaces the form offers: where the user holds the Deployer role."""
+    granted = namespaces_for(request.user, Action.DEPLOY, settings.DYNAMOTE_NAMESPACES)
+    return settings.DYNAMOTE_NAMESPACES if granted is None else granted
+
+
 def _taken_names(request: HttpRequest, *, session: ClusterSession) -> set[str]:
     """The DGD names in the namespace the form is for, so the proposed name is a free one."""
     source = request.POST if request.method == "POST" else request.GET
@@ -135,6 +145,10 @@ def _submit(request: HttpRequest, *, model, session: ClusterSession, form_kwargs
     data["idempotency_key"] = secrets.token_urlsafe(24)
     form = DeploymentForm(data, **form_kwargs)
     failed = None
+    if form.is_valid():
+        for field, problems in check_references(request, form.config).items():
+            for problem in problems:
+                form.add_error(field if field in form.fields else None, problem)
     if form.is_valid():
         config = form.config
         try:
@@ -297,6 +311,9 @@ def api_create(request: HttpRequest) -> JsonResponse:
     result = plan(facts, deploy_target(session=session), body)
     if not result.ok:
         raise ApiError("The config is not valid; see the fields.", fields=result.errors)
+    refused = check_references(request, result.config)
+    if refused:
+        raise ApiError("The config references what Deployers may not use.", fields=refused)
     manifest = result.manifest
     if request.GET.get("dryRun", "").lower() in ("true", "1", "all"):
         try:

@@ -11,6 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pydantic.alias_generators import to_snake
 
+from access.decorators import requires
+from access.roles import Action, require
 from catalog.selectors import catalog_get
 from deployments import changes, revisions
 from deployments.cluster import ClusterError, NotFound
@@ -55,6 +57,7 @@ def _change_page(request: HttpRequest, namespace: str, name: str, **context) -> 
     )
 
 
+@requires(Action.SCALE)
 @require_http_methods(["GET", "POST"])
 def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """POST the desired replicas: first the diff and GPU fit to review, then (apply) the change."""
@@ -135,6 +138,7 @@ def _source(namespace: str, name: str):
     )
 
 
+@requires(Action.EDIT)
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     """The deploy form filled from the live DGD; POST shows the diff, POST apply applies it."""
@@ -212,6 +216,7 @@ def _live_and_revision(namespace: str, name: str, number: int):
     return dgd, revision
 
 
+@requires(Action.VIEW)
 @require_GET
 def revision(request: HttpRequest, namespace: str, name: str, number: int) -> HttpResponse:
     """One revision: its spec, its diff from the one before, and its diff against the live spec."""
@@ -239,6 +244,7 @@ def revision(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
     )
 
 
+@requires(Action.ROLLBACK)
 @require_POST
 def rollback(request: HttpRequest, namespace: str, name: str, number: int) -> HttpResponse:
     """Rolls back to a revision: applied as a new revision, with the version reviewed."""
@@ -279,11 +285,13 @@ def rollback(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
 # --- JSON -----------------------------------------------------------------------------------------
 
 
-def _namespace(request: HttpRequest) -> str:
+def _namespace(request: HttpRequest, action: Action = Action.VIEW) -> str:
+    """The query's namespace (or the default), checked, and the user's role in it."""
     namespace = request.GET.get("namespace", "").strip() or settings.DYNAMOTE_DEFAULT_NAMESPACE
     if not valid_namespace(namespace):
         message = f"“{namespace}” is not a namespace Dynamote may use."
         raise ApiError(message, fields={"namespace": [message]})
+    require(request, action, namespace)
     return namespace
 
 
@@ -313,6 +321,7 @@ def _revision_json(revision: Revision, *, full: bool = False) -> dict:
     return data
 
 
+@requires(Action.VIEW, method_actions={"DELETE": Action.DELETE, "PATCH": Action.EDIT})
 @require_http_methods(["GET", "DELETE", "PATCH"])
 def api_deployment(request: HttpRequest, name: str) -> HttpResponse:
     """GET or DELETE one deployment (as before); PATCH changes its replicas or config."""
@@ -323,7 +332,7 @@ def api_deployment(request: HttpRequest, name: str) -> HttpResponse:
 
 def api_patch(request: HttpRequest, name: str) -> JsonResponse:
     """PATCH /api/deployments/<name>: {"replicas": {...}} and/or {"config": {...}}."""
-    namespace = _namespace(request)
+    namespace = _namespace(request, Action.EDIT)
     body = read_json_object(request)
     unknown = sorted(set(body) - {"replicas", "config", "resourceVersion", "note", "confirm"})
     if unknown:
@@ -433,6 +442,7 @@ def _api_edit(request: HttpRequest, namespace: str, name: str, body: dict, *, dr
     )
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_revisions(request: HttpRequest, name: str) -> JsonResponse:
     """GET /api/deployments/<name>/revisions: newest first."""
@@ -454,6 +464,7 @@ def api_revisions(request: HttpRequest, name: str) -> JsonResponse:
     )
 
 
+@requires(Action.VIEW)
 @require_GET
 def api_revision(request: HttpRequest, name: str, number: int) -> JsonResponse:
     """GET /api/deployments/<name>/revisions/<n>: the spec, its diff, and the diff to live."""
@@ -470,10 +481,11 @@ def api_revision(request: HttpRequest, name: str, number: int) -> JsonResponse:
     return JsonResponse({**_revision_json(found, full=True), "rollback": preview.as_json()})
 
 
+@requires(Action.ROLLBACK)
 @require_POST
 def api_rollback(request: HttpRequest, name: str) -> JsonResponse:
     """POST /api/deployments/<name>/rollback {"revision": n} [?dryRun=true]."""
-    namespace = _namespace(request)
+    namespace = _namespace(request, Action.ROLLBACK)
     body = read_json_object(request)
     number = body.get("revision")
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:

@@ -12,6 +12,7 @@ from django.test import Client
 from deployments import cluster, services
 from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
 from tests.deploy.conftest import NEW_URL, form_data
+from tests.factories import grant_role
 
 API = "/api/deployments"
 
@@ -24,6 +25,7 @@ def post(client, body: dict, key: str | None = None):
 @pytest.fixture
 def other_client(db):
     user = get_user_model().objects.create_user("ada", password="ada-password-1")
+    grant_role(user, "deployer")
     client = Client()
     client.force_login(user)
     return client

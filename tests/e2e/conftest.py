@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.factories import grant_role
+
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # around it are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -48,7 +50,9 @@ def browser_type_launch_args(browser_type_launch_args):
 
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("ada", password=PASSWORD)
+    ada = get_user_model().objects.create_user("ada", password=PASSWORD)
+    grant_role(ada, "deployer")
+    return ada
 
 
 @pytest.fixture

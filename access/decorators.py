@@ -1,0 +1,38 @@
+"""Marks every view with the action it performs, and checks it before the view runs."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from access.models import ALL_NAMESPACES
+from access.roles import Action, require
+
+
+def requires(action: Action, *, method_actions: dict[str, Action] | None = None):
+    """Refuses (403) unless the user may do `action` in the URL's namespace.
+
+    Without a namespace in the URL the role is checked "in some namespace"; the view then
+    checks the namespace it reads from the query or the body with `access.roles.require`.
+    `method_actions` overrides the action per HTTP method (e.g. {"DELETE": Action.DELETE}).
+    """
+
+    def decorate(view):
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            needed = (method_actions or {}).get(request.method, action)
+            # Administering is never per namespace: it needs the Admin role everywhere.
+            where = ALL_NAMESPACES if needed is Action.ADMINISTER else kwargs.get("namespace")
+            require(request, needed, where)
+            return view(request, *args, **kwargs)
+
+        checked.access_action = action
+        checked.access_method_actions = dict(method_actions or {})
+        return checked
+
+    return decorate
+
+
+def public(view):
+    """A view anyone may open (sign-in, health): no role needed."""
+    view.access_action = None
+    return view
