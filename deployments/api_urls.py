@@ -1,13 +1,18 @@
 from django.urls import path, re_path
 
 import deployments.converters  # noqa: F401  (registers <k8sname:>)
-from deployments.views import api, dashboard
+from deployments.views import api, dashboard, restart
 
 urlpatterns = [
     path("deployments", api.deployments, name="api-deployments"),
     path("deployments/<k8sname:name>", dashboard.api_detail, name="api-deployment"),
     path("deployments/<k8sname:name>/pods", dashboard.api_pods, name="api-deployment-pods"),
+    path(
+        "deployments/<k8sname:name>/restart",
+        restart.api_restart,
+        name="api-deployment-restart",
+    ),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
-    re_path(r"^deployments/(?P<name>.*?)(?:/pods)?$", dashboard.api_invalid_name),
+    re_path(r"^deployments/(?P<name>.*?)(?:/pods|/restart)?$", dashboard.api_invalid_name),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),
 ]

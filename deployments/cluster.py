@@ -701,3 +701,28 @@ def namespace_events(*, namespace: str) -> list[dict]:
         "list", "events", namespace, api.list_namespaced_event, namespace, _preload_content=False
     )
     return _json(response).get("items", [])
+
+
+def dgd_merge_patch(*, namespace: str, name: str, version: str, patch: dict) -> dict:
+    """Applies a JSON merge patch to the DGD in the given version.
+
+    A `metadata.resourceVersion` in the patch is a precondition: the cluster answers 409
+    (Conflict) when the DGD changed since it was read, and nothing is written.
+    """
+    _check_names(namespace=namespace, name=name)
+    response = _call(
+        "patch",
+        DGD_PLURAL,
+        namespace,
+        _custom().patch_namespaced_custom_object,
+        GROUP,
+        version,
+        namespace,
+        DGD_PLURAL,
+        name,
+        patch,
+        field_validation="Strict",
+        _content_type="application/merge-patch+json",
+        _preload_content=False,
+    )
+    return _json(response)

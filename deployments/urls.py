@@ -1,7 +1,7 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy
+from deployments.views import dashboard, deploy, restart
 
 app_name = "deployments"
 urlpatterns = [
@@ -11,7 +11,9 @@ urlpatterns = [
     path("", dashboard.index, name="index"),
     path("<namespace:namespace>/<k8sname:name>/", dashboard.detail, name="detail"),
     path("<namespace:namespace>/<k8sname:name>/delete/", dashboard.delete, name="delete"),
+    path("<namespace:namespace>/<k8sname:name>/restart/", restart.restart, name="restart"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),
+    path("<str:namespace>/<str:name>/restart/", dashboard.invalid_name),
 ]
