@@ -287,13 +287,19 @@ class Progress:
         }
 
 
-def _count(pods: list[dict], component: Component, key: str, value: str) -> ComponentProgress:
-    live = [
+def _live(pods: list[dict], name: str) -> list[dict]:
+    """The component's pods that are not terminating."""
+    return [
         p
         for p in pods
-        if ((p.get("metadata") or {}).get("labels") or {}).get(COMPONENT_LABEL) == component.name
+        if ((p.get("metadata") or {}).get("labels") or {}).get(COMPONENT_LABEL) == name
         and not (p.get("metadata") or {}).get("deletionTimestamp")
     ]
+
+
+def _count(pods: list[dict], component: Component, key: str, value: str) -> ComponentProgress:
+    """New pods carry the restart's mark (annotation key = value); the others are old."""
+    live = _live(pods, component.name)
     new = [p for p in live if ((p["metadata"].get("annotations") or {}).get(key)) == value]
     return ComponentProgress(
         component.name,
@@ -347,7 +353,7 @@ def rollout_progress(dgd: dict | None, pods: list[dict]) -> Progress | None:
         for component in every:
             seen = counts.get(component.name) or {}
             new = int(seen.get("updatedReplicas") or 0)
-            live = _count(pods, component, "", "-").old  # every live pod of the component
+            live = len(_live(pods, component.name))
             rows.append(
                 ComponentProgress(
                     component.name,

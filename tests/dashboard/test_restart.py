@@ -219,3 +219,32 @@ class TestApi:
         dgd = cluster_sandbox.get("dgd", "default", "llama")
         assert dgd["spec"]["components"][1]["replicas"] == 3
         assert "metadata" not in dgd["spec"]["components"][1]["podTemplate"]
+
+
+def test_a_rolling_update_shows_its_progress(member_client, cluster_sandbox, create_dgd):
+    create_dgd("llama", workers=2)
+    cluster_sandbox.advance(60)
+    # Someone changes the worker's arguments outside Dynamote: its pods roll.
+    dgd = cluster.dgd_get(namespace="default", name="llama")
+    main = dgd["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]
+    main["args"] = [*main["args"], "--enforce-eager"]
+    cluster._custom().replace_namespaced_custom_object(
+        "nvidia.com", "v1beta1", "default", "dynamographdeployments", "llama", dgd
+    )
+    cluster_sandbox.advance(1)
+    text = progress(live(member_client))
+    assert text.startswith("Rolling update InProgress Rolling out a changed configuration since")
+    assert "VllmWorker: 0 of 2 new pods ready, 2 old pods still running" in text
+    assert "Frontend: done: 1 of 1 new pods ready" in text
+    body = member_client.get("/api/deployments/llama").json()
+    assert body["progress"]["kind"] == "rolling update"
+    assert body["progress"]["components"][1] == {
+        "component": "VllmWorker",
+        "wanted": 2,
+        "newPods": 1,
+        "newPodsReady": 0,
+        "oldPods": 2,
+        "done": False,
+    }
+    cluster_sandbox.advance(120)
+    assert progress(live(member_client)) == ""
