@@ -2,12 +2,13 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 from deployments import cluster, mirror
-from sandbox import ManualClock
-from tests.dashboard.conftest import IMAGE
+from sandbox import ManualClock, rules_from_role
+from tests.dashboard.conftest import IMAGE, dgd_manifest
 
 HTMX = {"HX-Request": "true"}
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -248,3 +249,25 @@ def test_a_rolling_update_shows_its_progress(member_client, cluster_sandbox, cre
     }
     cluster_sandbox.advance(120)
     assert progress(live(member_client)) == ""
+
+
+def test_restart_needs_the_patch_rule_the_deployed_role_grants(
+    member_client, make_sandbox, use_cluster
+):
+    role = Path(__file__).resolve().parents[2] / "deploy" / "clusterrole.yaml"
+    rules = rules_from_role(role)
+    sandbox = make_sandbox(clock=ManualClock())
+    sandbox.set_permissions(rules)
+    use_cluster(sandbox)
+    cluster.dgd_create(manifest=dgd_manifest("llama"))
+    post = member_client.post("/api/deployments/llama/restart", "", content_type="application/json")
+    assert post.status_code == 202
+
+    without_patch = [
+        {**rule, "verbs": [v for v in rule["verbs"] if v != "patch"]} for rule in rules
+    ]
+    sandbox.set_permissions(without_patch)
+    response = member_client.post(
+        "/deployments/default/llama/restart/", {"component": "VllmWorker"}, headers=HTMX
+    )
+    assert "Forbidden: Dynamote may not patch dynamographdeployments" in response.content.decode()
