@@ -353,14 +353,16 @@ def rollout_progress(dgd: dict | None, pods: list[dict]) -> Progress | None:
         for component in every:
             seen = counts.get(component.name) or {}
             new = int(seen.get("updatedReplicas") or 0)
-            live = len(_live(pods, component.name))
+            old = max(len(_live(pods, component.name)) - new, 0)
+            # Ready counts old pods still serving too: the new ones are the rest.
+            ready = int(seen.get("readyReplicas") or 0)
             rows.append(
                 ComponentProgress(
                     component.name,
                     int(seen.get("replicas", component.replicas) or 0),
                     new,
-                    min(new, int(seen.get("readyReplicas") or 0)),
-                    max(live - new, 0),
+                    max(0, min(new, ready - old)),
+                    old,
                 )
             )
         since = f" since {rolling['startTime']}" if rolling.get("startTime") else ""

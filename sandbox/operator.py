@@ -1021,7 +1021,8 @@ class Simulation:
         for component in components:
             sims = [s for s in record.pods.values() if s.live and s.component == component.name]
             updated = [s for s in sims if s.template_hash == component.template_hash]
-            ready = [s for s in updated if s.shown and s.shown[5]]
+            # Like a Deployment's status, ready counts old pods still serving during a rollout.
+            ready = [s for s in sims if s.shown and s.shown[5]]
             rolling = rolling or len(updated) < len(sims)
             # Counts are in replicas: a multinode replica is nodeCount pods, ready when all are.
             nodes = component.nodes
@@ -1033,16 +1034,18 @@ class Simulation:
             }
             if nodes == 1:
                 counts[component.name]["availableReplicas"] = len(ready)
-            if len(ready) < component.pods_wanted or len(sims) != component.pods_wanted:
-                note = ""
-                if any(s.pull_failed_at is not None and s.started_at is None for s in updated):
-                    image = component.container.get("image", DEFAULT_IMAGE)
-                    note = f': image "{image}" cannot be pulled'
-                elif any(s.restarts or s.exited_at is not None for s in updated):
-                    note = f": container main keeps exiting with code {EXIT_CODE}"
-                waiting.append(
-                    f"{component.name} ({len(ready) // nodes}/{component.replicas} ready){note}"
-                )
+            note = ""
+            if any(s.pull_failed_at is not None and s.started_at is None for s in updated):
+                image = component.container.get("image", DEFAULT_IMAGE)
+                note = f': image "{image}" cannot be pulled'
+            elif any(s.restarts or s.exited_at is not None for s in updated):
+                note = f": container main keeps exiting with code {EXIT_CODE}"
+            if len(updated) < len(sims):
+                count = f"{len(updated) // nodes}/{component.replicas} updated"
+                waiting.append(f"{component.name} ({count}){note}")
+            elif len(ready) < component.pods_wanted or len(sims) != component.pods_wanted:
+                count = f"{len(ready) // nodes}/{component.replicas} ready"
+                waiting.append(f"{component.name} ({count}){note}")
             for sim in sims:
                 if sim.blocked or sim.unschedulable:
                     problems.append(f"{component.name}: {sim.blocked or sim.unschedulable}")

@@ -93,6 +93,9 @@ def test_a_changed_pod_template_rolls_that_component_new_pods_first(sandbox, dgd
     assert dgd["status"]["rollingUpdate"]["phase"] == "InProgress"
     assert dgd["status"]["rollingUpdate"]["startTime"]
     assert ready_reason(dgd) == ("False", "updating")
+    # Like a Deployment's status: the old pods still serving count as ready.
+    counts = dgd["status"]["components"]["VllmWorker"]
+    assert (counts["updatedReplicas"], counts["readyReplicas"]) == (1, 2)
 
     for _ in range(60):
         sandbox.advance(2)
