@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from deployments.dgd import dgd_components
 from deployments.status import pod_ready
 
 COMPONENT_LABEL = "nvidia.com/dynamo-component"
@@ -39,6 +40,7 @@ class Component:
     type: str
     replicas: int
     nodes: int  # pods per replica (multinode.nodeCount)
+    gpus: int = 0  # per pod
 
     @property
     def pods(self) -> int:
@@ -71,12 +73,14 @@ def components(dgd: dict) -> list[Component]:
         items = [(c.get("name", ""), c) for c in spec["components"]]
     else:
         items = list((spec.get("services") or {}).items())
+    gpus = {c["name"]: c["gpus"] for c in dgd_components(dgd)}
     result = []
     for name, item in items:
         item = item or {}
         kind = item.get("type") or item.get("subComponentType") or item.get("componentType") or ""
-        nodes = int((item.get("multinode") or {}).get("nodeCount") or 1)
-        result.append(Component(name, kind, int(item.get("replicas", 1)), max(nodes, 1)))
+        nodes = max(int((item.get("multinode") or {}).get("nodeCount") or 1), 1)
+        replicas = int(item.get("replicas", 1))
+        result.append(Component(name, kind, replicas, nodes, gpus.get(name, 0)))
     return result
 
 
@@ -117,7 +121,15 @@ def describe(dgd: dict, chosen: list[str], method: str, order: list[str] | None 
         return f"{names} {'has' if len(picked) == 1 else 'have'} no pods: nothing restarts."
     if len(picked) == 1:
         component = picked[0]
-        return f"{_pods_phrase(component, every).capitalize()} restart: {_pace(component)}."
+        sentence = f"{_pods_phrase(component, every).capitalize()} restart: {_pace(component)}."
+        if component.gpus:
+            batch = math.ceil(component.pods * MAX_SURGE)
+            needed = batch * component.gpus
+            sentence += (
+                f" {'Each new pod needs' if batch == 1 else f'{batch} new pods need'} "
+                f"{needed} free GPU{'s' if needed != 1 else ''} while the old ones still run."
+            )
+        return sentence
     phrases = [_pods_phrase(c, every) for c in running]
     listed = ", ".join(phrases[:-1]) + f" and {phrases[-1]}" if len(phrases) > 1 else phrases[0]
     if method == SPEC_RESTART:

@@ -164,6 +164,7 @@ class TestApi:
         assert (body["method"], body["components"]) == ("annotation", ["VllmWorker"])
         assert body["summary"] == (
             "The 2 worker pods restart: one at a time, each new pod ready before an old one stops."
+            " Each new pod needs 1 free GPU while the old ones still run."
         )
         annotations = cluster_sandbox.get("dgd", "default", "llama")["spec"]["components"][1][
             "podTemplate"

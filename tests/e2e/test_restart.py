@@ -45,6 +45,7 @@ def test_restart_a_component_and_watch_its_pods_replaced(live_page, cluster_sand
     worker = dialog.get_by_role("radio", name="VllmWorker (worker)")
     expect(worker).to_have_accessible_description(
         "The 2 worker pods restart: one at a time, each new pod ready before an old one stops."
+        " Each new pod needs 1 free GPU while the old ones still run."
     )
     worker.check()
     dialog.get_by_role("button", name="Restart").click()
