@@ -229,3 +229,12 @@ def test_a_multinode_component_gets_node_count_pods_per_replica(sandbox, dgds, c
     counts = get(dgds)["status"]["components"]["VllmWorker"]
     assert (counts["replicas"], counts["readyReplicas"]) == (2, 2)
     assert counts["componentKind"] == "LeaderWorkerSet"
+
+
+def test_spec_restart_is_refused_on_create_like_the_real_crd(dgds):
+    body = dgd_v1beta1()
+    body["spec"]["restart"] = {"id": "too-early"}
+    with pytest.raises(client.ApiException) as refused:
+        dgds.create_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, body)
+    assert refused.value.status == 422
+    assert "spec.restart must be unset on create" in refused.value.body
