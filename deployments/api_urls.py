@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 import deployments.converters  # noqa: F401  (registers <k8sname:>)
-from deployments.views import api, dashboard, operate
+from deployments.views import api, dashboard, operate, restart
 
 urlpatterns = [
     path("deployments", api.deployments, name="api-deployments"),
@@ -20,7 +20,12 @@ urlpatterns = [
     path(
         "deployments/<k8sname:name>/rollback", operate.api_rollback, name="api-deployment-rollback"
     ),
+    path(
+        "deployments/<k8sname:name>/restart",
+        restart.api_restart,
+        name="api-deployment-restart",
+    ),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
-    re_path(r"^deployments/(?P<name>.*?)(?:/pods)?$", dashboard.api_invalid_name),
+    re_path(r"^deployments/(?P<name>.*?)(?:/pods|/restart)?$", dashboard.api_invalid_name),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),
 ]

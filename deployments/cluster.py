@@ -891,6 +891,11 @@ def dgd_patch(*, namespace: str, name: str, version: str, ops: list[dict]) -> di
 
     An op that sets `/metadata/resourceVersion` makes it conditional: the cluster answers 409
     (Conflict) when the DGD changed since that version was read.
+def dgd_merge_patch(*, namespace: str, name: str, version: str, patch: dict) -> dict:
+    """Applies a JSON merge patch to the DGD in the given version.
+
+    A `metadata.resourceVersion` in the patch is a precondition: the cluster answers 409
+    (Conflict) when the DGD changed since it was read, and nothing is written.
     """
     _check_names(namespace=namespace, name=name)
     response = _call(
@@ -951,6 +956,8 @@ def dgdsa_scale(*, namespace: str, name: str, replicas: int) -> dict:
         DGDSA_PLURAL,
         name,
         {"spec": {"replicas": replicas}},
+        patch,
+        field_validation="Strict",
         _content_type="application/merge-patch+json",
         _preload_content=False,
     )

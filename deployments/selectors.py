@@ -31,6 +31,7 @@ from deployments.dgd import (
 from deployments.engines import Release, resolve_release
 from deployments.models import DeploymentSubmission, Outcome
 from deployments.names import is_namespace
+from deployments.restarts import Progress, rollout_progress
 from deployments.status import (
     DGD_LABEL,
     STATUS_ORDER,
@@ -470,6 +471,8 @@ class Detail:
     # Parts that could not be read, each with the cluster's reason (e.g. a missing RBAC rule).
     events_error: str = ""
     logs_error: str = ""
+    # A restart or rolling update under way, or the last restart's outcome.
+    progress: Progress | None = None
 
     @property
     def stale(self) -> bool:
@@ -504,6 +507,7 @@ class Detail:
             if self.submission and self.submission.user
             else None,
             "manifest": self.dgd,
+            "progress": self.progress.as_json() if self.progress else None,
         }
 
 
@@ -628,6 +632,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
         fingerprint=digest,
         events_error=events_snapshot.error.message if events_snapshot.error else "",
         logs_error=logs_error,
+        progress=rollout_progress(dgd, owned),
     )
 
 

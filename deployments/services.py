@@ -7,6 +7,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -14,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from access import audit
+from access.models import Outcome as AuditOutcome
 from access.policy import reference_errors
 from access.roles import Action, require
 from deployments import cluster, selectors, sizing, snippets, volumes
@@ -30,6 +32,8 @@ from deployments.mirror import cache_expire
 from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
 from deployments.names import NAME_RULE, is_name, is_namespace
 from deployments.plan import Target, offline_target
+from deployments.restarts import Choice, RestartPlan, restart_plan
+from deployments.restarts import restart_choices as choices_for
 from deployments.selectors import dgd_names
 from deployments.status import READY, deployment_status
 
@@ -710,3 +714,71 @@ def _unconfirmed_deletion(namespace: str, name: str) -> DeploymentDeletion | Non
     if record is not None:
         _record(record, Outcome.SUCCEEDED, "Deleted (confirmed by reading the cluster).")
     return record
+
+
+# --- restarting -----------------------------------------------------------------------------
+
+
+def restart_choices(*, namespace: str, name: str) -> list[Choice]:
+    """What the restart dialog offers: the whole deployment, then each component, in words."""
+    dgd = cluster.dgd_get(namespace=namespace, name=name)
+    return choices_for(dgd, _restart_crd())
+
+
+def _restart_crd() -> dict | None:
+    """The cluster's DGD CRD, which says whether spec.restart exists; None when unknown."""
+    try:
+        return selectors.dgd_target()[1]
+    except cluster.ClusterError:
+        return None
+
+
+def deployment_restart(
+    *, user: AbstractBaseUser | None, namespace: str, name: str, components: list[str] | None
+) -> RestartPlan:
+    """Restarts the deployment, or the chosen components, without changing its configuration.
+
+    The DGD is read afresh and patched with its resourceVersion as a precondition, so a change
+    made meanwhile is refused (cluster.Conflict, nothing written) instead of overwritten.
+    Raises RestartRefused (no such component, being deleted), cluster.NotFound and the
+    other ClusterErrors with a message a person can act on.
+    """
+    require(user, Action.RESTART, namespace, name=name)
+    dgd = cluster.dgd_get(namespace=namespace, name=name)
+    plan = restart_plan(dgd, chosen=components, crd=_restart_crd(), now=timezone.now())
+    version = dgd["apiVersion"].rsplit("/", 1)[-1]
+    summary = f"{plan.method}: {', '.join(plan.components)}"
+    entry = audit.begin(None, "restart", namespace=namespace, name=name, summary=summary)
+    try:
+        cluster.dgd_merge_patch(namespace=namespace, name=name, version=version, patch=plan.patch)
+    except cluster.ClusterError as exc:
+        audit.complete(entry, AuditOutcome.FAILED, exc.message)
+        _restart_failed(exc, name)
+    audit.complete(entry, AuditOutcome.SUCCEEDED)
+    who = user.get_username() if user is not None and user.is_authenticated else "-"
+    logger.info(
+        "restart namespace=%s name=%s method=%s components=%s user=%s",
+        namespace,
+        name,
+        plan.method,
+        ",".join(plan.components),
+        who,
+    )
+    cache_expire(namespace=namespace)
+    return plan
+
+
+def _restart_failed(exc: cluster.ClusterError, name: str) -> NoReturn:
+    """Re-raises a failed restart with what the person should do next."""
+    if isinstance(exc, cluster.Conflict):
+        raise cluster.Conflict(
+            f"{name} changed on the cluster while the restart was being sent, so nothing was "
+            f"restarted. Look at the deployment again and restart it once more. ({exc.message})"
+        ) from exc
+    if isinstance(exc, cluster.Unreachable):
+        raise cluster.Unreachable(
+            f"The restart of {name} was sent but the cluster did not confirm it: reload the "
+            f"deployment to see whether its pods restart before asking again. {exc.message}",
+            answered=exc.answered,
+        ) from exc
+    raise exc

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy, operate
+from deployments.views import dashboard, deploy, operate, restart
 
 app_name = "deployments"
 urlpatterns = [
@@ -24,7 +24,9 @@ urlpatterns = [
         operate.rollback,
         name="rollback",
     ),
+    path("<namespace:namespace>/<k8sname:name>/restart/", restart.restart, name="restart"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),
+    path("<str:namespace>/<str:name>/restart/", dashboard.invalid_name),
 ]

@@ -53,6 +53,10 @@ def compact_crd(profile: str = "dynamo-1.5") -> dict:
             status["properties"] = {
                 key: status["properties"][key] for key in ("state", "conditions")
             }
+            # spec.restart came with Dynamo 1.5; 0.6 restarts through pod annotations.
+            spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+            spec["properties"] = {k: v for k, v in spec["properties"].items() if k != "restart"}
+            spec.pop("x-kubernetes-validations", None)
         crd["spec"]["versions"] = versions
     return crd
 

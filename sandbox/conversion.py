@@ -50,6 +50,8 @@ def to_v1beta1(obj: dict) -> dict:
         new_spec["backendFramework"] = spec["backendFramework"]
     if spec.get("envs"):
         new_spec["env"] = copy.deepcopy(spec["envs"])
+    if "restart" in spec:
+        new_spec["restart"] = copy.deepcopy(spec["restart"])
     components = []
     for name, service in (spec.get("services") or {}).items():
         components.append(_claims_to_volumes(_service_to_component(name, service or {}), service))
@@ -101,7 +103,15 @@ def _service_to_component(name: str, service: dict) -> dict:
             resources[section] = converted
     if resources:
         container["resources"] = resources
+    if (service.get("multinode") or {}).get("nodeCount") is not None:
+        component["multinode"] = {"nodeCount": service["multinode"]["nodeCount"]}
     component["podTemplate"] = {"spec": {"containers": [container]}}
+    # Pod labels and annotations: extraPodMetadata in v1alpha1, podTemplate.metadata in v1beta1.
+    pod_metadata = _without_none(
+        {k: copy.deepcopy(v) for k, v in (service.get("extraPodMetadata") or {}).items()}
+    )
+    if pod_metadata:
+        component["podTemplate"]["metadata"] = pod_metadata
     return component
 
 
@@ -115,6 +125,8 @@ def to_v1alpha1(obj: dict) -> dict:
         new_spec["backendFramework"] = spec["backendFramework"]
     if spec.get("env"):
         new_spec["envs"] = copy.deepcopy(spec["env"])
+    if "restart" in spec:
+        new_spec["restart"] = copy.deepcopy(spec["restart"])
     if "components" in spec:
         deployment = obj.get("metadata", {}).get("name", "")
         new_spec["services"] = {
@@ -176,6 +188,14 @@ def _component_to_service(component: dict, deployment: str) -> dict:
     }
     if mapped:
         service["extraPodSpec"] = {"mainContainer": mapped}
+    if (component.get("multinode") or {}).get("nodeCount") is not None:
+        service["multinode"] = {"nodeCount": component["multinode"]["nodeCount"]}
+    metadata = (component.get("podTemplate") or {}).get("metadata") or {}
+    pod_metadata = _without_none(
+        {k: copy.deepcopy(metadata.get(k)) for k in ("labels", "annotations")}
+    )
+    if pod_metadata:
+        service["extraPodMetadata"] = pod_metadata
     return service
 
 
@@ -244,6 +264,7 @@ def _status_to_v1beta1(status: dict) -> dict:
             name: {k: v for k, v in entry.items() if k != "componentName"}
             for name, entry in status["services"].items()
         }
+    _rename(out.get("rollingUpdate"), "updatedServices", "updatedComponents")
     return out
 
 
@@ -254,4 +275,11 @@ def _status_to_v1alpha1(status: dict, deployment: str) -> dict:
             name: {"componentName": f"{deployment}-{name.lower()}", **entry}
             for name, entry in status["components"].items()
         }
+    _rename(out.get("rollingUpdate"), "updatedComponents", "updatedServices")
     return out
+
+
+def _rename(data: dict | None, old: str, new: str) -> None:
+    """Rename a key in place (status.rollingUpdate's list of components or services)."""
+    if data and old in data:
+        data[new] = data.pop(old)

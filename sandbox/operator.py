@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -40,6 +41,14 @@ DGD_LABEL = "nvidia.com/dynamo-graph-deployment-name"
 COMPONENT_LABEL = "nvidia.com/dynamo-component"
 TYPE_LABEL = "nvidia.com/dynamo-component-type"
 SUB_TYPE_LABEL = "nvidia.com/dynamo-sub-component-type"
+# The pod-template annotation Dynamo 1.5's operator sets to the restart id (spec.restart).
+RESTART_ANNOTATION = "nvidia.com/restartAt"
+# Rolling updates replace pods like a Deployment's default strategy: at most 25% more pods
+# than wanted (rounded up, so at least one) and at most 25% fewer available (rounded down, so
+# none for fewer than four): new pods come up and become ready before old ones terminate.
+MAX_SURGE = 0.25
+MAX_UNAVAILABLE = 0.25
+RESTART_DONE = ("Completed", "Failed", "Superseded")
 
 OPERATOR_DELAY = 1.0  # seconds between a DGD appearing and its pods being created
 IMAGE_PULL = 4.0  # ContainerCreating, once scheduled
@@ -82,6 +91,13 @@ class Component:
     # The pod template's volumes and node selector, copied into every pod.
     volumes: list = field(default_factory=list)
     node_selector: dict = field(default_factory=dict)
+    # The hash of the component's own spec, without the operator's restart annotation.
+    spec_hash: str = ""
+    nodes: int = 1  # pods per replica: multinode.nodeCount
+
+    @property
+    def pods_wanted(self) -> int:
+        return self.replicas * self.nodes
 
     @property
     def type_labels(self) -> dict[str, str]:
@@ -91,8 +107,11 @@ class Component:
         return {TYPE_LABEL: self.type}
 
 
-def components_of(dgd: dict) -> list[Component]:
-    """The components of a DGD stored in either version."""
+def components_of(dgd: dict, restarts: dict[str, str] | None = None) -> list[Component]:
+    """The components of a DGD stored in either version.
+
+    restarts maps a component to the restart id the operator has stamped on its pod template.
+    """
     beta = convert_dgd(dgd, "v1beta1")
     spec = beta.get("spec") or {}
     shared_env = spec.get("env") or []
@@ -111,17 +130,30 @@ def components_of(dgd: dict) -> list[Component]:
         container["command"] = command
         container.setdefault("image", DEFAULT_IMAGE)
         limits = (container.get("resources") or {}).get("limits") or {}
-        template_hash = _hash(
-            {k: v for k, v in item.items() if k != "replicas"} | {"env": shared_env}
+        # Replicas and the scaling-adapter marker are not part of the pod template.
+        spec_hash = _hash(
+            {k: v for k, v in item.items() if k not in ("replicas", "scalingAdapter")}
+            | {"env": shared_env}
         )
+        pod_metadata = template.get("metadata") or {}
+        template_hash = spec_hash
+        restart_id = (restarts or {}).get(item["name"])
+        if restart_id:
+            annotations = {**(pod_metadata.get("annotations") or {})}
+            annotations[RESTART_ANNOTATION] = restart_id
+            pod_metadata = {**pod_metadata, "annotations": annotations}
+            template_hash = _hash([spec_hash, restart_id])
+        nodes = _quantity_int((item.get("multinode") or {}).get("nodeCount") or 1) or 1
         result.append(
             Component(
                 name=item["name"],
                 type=kind,
                 replicas=int(item.get("replicas", 1)),
                 container=container,
-                pod_metadata=template.get("metadata") or {},
+                pod_metadata=pod_metadata,
                 template_hash=template_hash,
+                spec_hash=spec_hash,
+                nodes=nodes,
                 gpus=_quantity_int(limits.get(GPU, 0)),
                 work=workload(
                     kind,
@@ -150,6 +182,7 @@ class PodSim:
     work: Workload
     created_at: float
     load_seconds: float
+    spec_hash: str = ""
     node: str | None = None
     scheduled_at: float | None = None
     started_at: float | None = None
@@ -182,6 +215,10 @@ class PodSim:
         """Not being deleted."""
         return self.remove_at is None
 
+    def ready(self, now: float) -> bool:
+        """Serving: started, loaded, not being deleted."""
+        return self.live and self.ready_at is not None and now >= self.ready_at
+
 
 @dataclass
 class DgdRecord:
@@ -192,6 +229,13 @@ class DgdRecord:
     uid: str
     observed_at: float
     pods: dict[str, PodSim] = field(default_factory=dict)
+    # Restart (spec.restart): the id stamped on each component, and status.restart.
+    restarted: dict[str, str] = field(default_factory=dict)
+    restart: dict | None = None
+    # The rolling update of changed pod templates: status.rollingUpdate and its components.
+    rolling_update: dict | None = None
+    rolling: set[str] = field(default_factory=set)
+    worker_hash: str = ""
 
 
 class Simulation:
@@ -326,25 +370,155 @@ class Simulation:
     # ------------------------------------------------------------------ operator
 
     def _sync_children(self, record: DgdRecord, dgd: dict, now: float) -> None:
-        components = components_of(dgd)
+        self._step_restart(record, dgd, now)
+        components = components_of(dgd, record.restarted)
         wanted = {c.name for c in components}
         for sim in record.pods.values():
             if sim.live and sim.component not in wanted:
                 self._terminate(sim, now)
         for component in components:
-            live = sorted(
-                (s for s in record.pods.values() if s.live and s.component == component.name),
-                key=lambda s: (s.created_at, s.name),
-            )
-            current = [s for s in live if s.template_hash == component.template_hash]
-            for sim in live:
-                if sim.template_hash != component.template_hash:
-                    self._terminate(sim, now)
-            for sim in current[component.replicas :]:
-                self._terminate(sim, now)
-            for _ in range(component.replicas - len(current)):
-                self._create_pod(record, dgd, component, now)
+            self._roll(record, dgd, component, now)
+        self._step_rolling_update(record, dgd, components, now)
         self._sync_service(record, dgd, components)
+
+    def _live(self, record: DgdRecord, component: str) -> list[PodSim]:
+        """The component's pods not being deleted, oldest first."""
+        return sorted(
+            (s for s in record.pods.values() if s.live and s.component == component),
+            key=lambda s: (s.created_at, s.name),
+        )
+
+    def _roll(self, record: DgdRecord, dgd: dict, component: Component, now: float) -> None:
+        """Scale the component, or replace pods of an older template like a Deployment.
+
+        A replicas-only change adds or removes pods and leaves the others running. A new pod
+        template surges: new pods are created (at most MAX_SURGE over the wanted count), old
+        ones terminate once enough new ones are ready (at most MAX_UNAVAILABLE missing);
+        old pods that are not ready serve nothing and go first.
+        """
+        live = self._live(record, component.name)
+        new = [s for s in live if s.template_hash == component.template_hash]
+        old = [s for s in live if s.template_hash != component.template_hash]
+        wanted = component.pods_wanted
+        for sim in new[wanted:]:
+            self._terminate(sim, now)
+        if not old:
+            for _ in range(wanted - len(new)):
+                self._create_pod(record, dgd, component, now)
+            return
+        surge = math.ceil(wanted * MAX_SURGE)
+        unavailable = math.floor(wanted * MAX_UNAVAILABLE)
+        room = wanted + surge - len(live)
+        for _ in range(max(0, min(wanted - len(new), room))):
+            self._create_pod(record, dgd, component, now)
+        for sim in old:
+            if not sim.ready(now):
+                self._terminate(sim, now)
+        old_ready = [s for s in old if s.ready(now)]
+        available = len(old_ready) + sum(1 for s in new[:wanted] if s.ready(now))
+        for sim in old_ready[: max(0, available - (wanted - unavailable))]:
+            self._terminate(sim, now)
+
+    def _settled(self, record: DgdRecord, component: Component, now: float) -> bool:
+        """Every pod runs the current template and is ready, and no old pod is left."""
+        live = self._live(record, component.name)
+        return len(live) == component.pods_wanted and all(
+            s.template_hash == component.template_hash and s.ready(now) for s in live
+        )
+
+    def _step_restart(self, record: DgdRecord, dgd: dict, now: float) -> None:
+        """Honour spec.restart like Dynamo 1.5: stamp the restart id on pod templates.
+
+        Sequential (the default) restarts one component after another (strategy.order, else
+        by name), each once the previous one's new pods are all ready; Parallel restarts every
+        component at once. status.restart reports phase, observedID and inProgress.
+        """
+        spec = convert_dgd(dgd, "v1beta1").get("spec") or {}
+        request = spec.get("restart") or {}
+        restart_id = request.get("id")
+        status = record.restart
+        if not restart_id:
+            record.restart = status if status and status.get("phase") in RESTART_DONE else None
+            return
+        if status and status.get("observedID") == restart_id and status["phase"] in RESTART_DONE:
+            return
+        names = [c["name"] for c in spec.get("components") or []]
+        strategy = request.get("strategy") or {}
+        parallel = strategy.get("type") == "Parallel"
+        order = [n for n in strategy.get("order") or [] if n in names] or sorted(names)
+        if status is None or status.get("observedID") != restart_id:
+            in_progress = sorted(names) if parallel else order[:1]
+            for name in in_progress:
+                record.restarted[name] = restart_id
+            record.restart = {
+                "phase": "Restarting" if in_progress else "Completed",
+                "observedID": restart_id,
+                **({"inProgress": in_progress} if in_progress else {}),
+            }
+            return
+        components = {c.name: c for c in components_of(dgd, record.restarted)}
+        in_progress = [
+            n
+            for n in status.get("inProgress") or []
+            if n in components and not self._settled(record, components[n], now)
+        ]
+        if not parallel and not in_progress:
+            current = (status.get("inProgress") or [""])[0]
+            following = order[order.index(current) + 1 :] if current in order else []
+            if following:
+                in_progress = following[:1]
+                record.restarted[following[0]] = restart_id
+        if in_progress:
+            record.restart = {
+                "phase": "Restarting",
+                "observedID": restart_id,
+                "inProgress": in_progress,
+            }
+        else:
+            record.restart = {"phase": "Completed", "observedID": restart_id}
+
+    def _step_rolling_update(
+        self, record: DgdRecord, dgd: dict, components: list[Component], now: float
+    ) -> None:
+        """status.rollingUpdate: components whose own spec changed, until their pods are new."""
+        worker_hash = _hash(sorted(c.spec_hash for c in components), 8)
+        changed = {
+            c.name
+            for c in components
+            if any(s.spec_hash != c.spec_hash for s in self._live(record, c.name))
+        }
+        update = record.rolling_update
+        if changed and (update is None or update["phase"] != "InProgress"):
+            update = {"phase": "InProgress", "startTime": rfc3339(now)}
+            record.rolling = set()
+            self._dgd_event(
+                dgd,
+                "Normal",
+                "RollingUpdateStarted",
+                f"Starting rolling update from worker hash {record.worker_hash} to {worker_hash}",
+                now,
+            )
+        record.rolling |= changed
+        if update is not None and update["phase"] == "InProgress":
+            by_name = {c.name: c for c in components}
+            done = sorted(
+                n
+                for n in record.rolling
+                if n not in by_name or (n not in changed and self._settled(record, by_name[n], now))
+            )
+            update["updatedComponents"] = done
+            if len(done) == len(record.rolling):
+                update = {**update, "phase": "Completed", "endTime": rfc3339(now)}
+                self._dgd_event(
+                    dgd,
+                    "Normal",
+                    "RollingUpdateCompleted",
+                    f"Rolling update completed, worker hash {worker_hash}",
+                    now,
+                )
+        record.rolling_update = update
+        if not changed:
+            record.worker_hash = worker_hash
 
     def _create_pod(self, record: DgdRecord, dgd: dict, component: Component, now: float) -> None:
         self._pod_counter += 1
@@ -357,6 +531,7 @@ class Simulation:
             dgd_uid=record.uid,
             component=component.name,
             template_hash=component.template_hash,
+            spec_hash=component.spec_hash,
             gpus=component.gpus,
             work=component.work,
             created_at=now,
@@ -899,7 +1074,8 @@ class Simulation:
                 {},
             )
         else:
-            state, reason, message, counts = self._summarise(record, components_of(dgd))
+            components = components_of(dgd, record.restarted)
+            state, reason, message, counts = self._summarise(record, components, now)
         ready = "True" if state == "successful" else "False"
         previous = next((c for c in old.get("conditions") or [] if c.get("type") == "Ready"), None)
         changed = previous is None or previous.get("status") != ready
@@ -917,6 +1093,10 @@ class Simulation:
             "observedGeneration": generation,
             "components": counts,
         }
+        if record.rolling_update:
+            beta_status["rollingUpdate"] = dict(record.rolling_update)
+        if record.restart:
+            beta_status["restart"] = dict(record.restart)
         if dgd["apiVersion"].endswith("/v1alpha1"):
             shape = {**dgd, "status": beta_status, "apiVersion": "nvidia.com/v1beta1"}
             status = convert_dgd(shape, "v1alpha1")["status"]
@@ -929,28 +1109,38 @@ class Simulation:
             self.store.put(DGD, {**dgd, "metadata": dict(meta), "status": status})
 
     def _summarise(
-        self, record: DgdRecord, components: list[Component]
+        self, record: DgdRecord, components: list[Component], now: float
     ) -> tuple[str, str, str, dict]:
         counts, waiting, problems = {}, [], []
+        rolling = False
         for component in components:
             sims = [s for s in record.pods.values() if s.live and s.component == component.name]
             updated = [s for s in sims if s.template_hash == component.template_hash]
-            ready = [s for s in updated if s.shown and s.shown[5]]
+            # Like a Deployment's status, ready counts old pods still serving during a rollout.
+            ready = [s for s in sims if s.shown and s.shown[5]]
+            rolling = rolling or len(updated) < len(sims)
+            # Counts are in replicas: a multinode replica is nodeCount pods, ready when all are.
+            nodes = component.nodes
             counts[component.name] = {
-                "componentKind": "Deployment",
+                "componentKind": "Deployment" if nodes == 1 else "LeaderWorkerSet",
                 "replicas": component.replicas,
-                "updatedReplicas": len(updated),
-                "readyReplicas": len(ready),
-                "availableReplicas": len(ready),
+                "updatedReplicas": len(updated) // nodes,
+                "readyReplicas": len(ready) // nodes,
             }
-            if len(ready) < component.replicas or len(sims) != component.replicas:
-                note = ""
-                if any(s.pull_failed_at is not None and s.started_at is None for s in updated):
-                    image = component.container.get("image", DEFAULT_IMAGE)
-                    note = f': image "{image}" cannot be pulled'
-                elif any(s.restarts or s.exited_at is not None for s in updated):
-                    note = f": container main keeps exiting with code {EXIT_CODE}"
-                waiting.append(f"{component.name} ({len(ready)}/{component.replicas} ready){note}")
+            if nodes == 1:
+                counts[component.name]["availableReplicas"] = len(ready)
+            note = ""
+            if any(s.pull_failed_at is not None and s.started_at is None for s in updated):
+                image = component.container.get("image", DEFAULT_IMAGE)
+                note = f': image "{image}" cannot be pulled'
+            elif any(s.restarts or s.exited_at is not None for s in updated):
+                note = f": container main keeps exiting with code {EXIT_CODE}"
+            if len(updated) < len(sims):
+                count = f"{len(updated) // nodes}/{component.replicas} updated"
+                waiting.append(f"{component.name} ({count}){note}")
+            elif len(ready) < component.pods_wanted or len(sims) != component.pods_wanted:
+                count = f"{len(ready) // nodes}/{component.replicas} ready"
+                waiting.append(f"{component.name} ({count}){note}")
             for sim in sims:
                 problem = sim.blocked or sim.unschedulable or sim.mount_failed
                 if problem:
@@ -970,7 +1160,7 @@ class Simulation:
             return "pending", "mixed_not_ready_reasons", message, counts
         if problems:
             return "pending", "insufficient_capacity", "; ".join(problems), counts
-        if any(c["updatedReplicas"] < c["replicas"] for c in counts.values()):
+        if rolling or any(c["updatedReplicas"] < c["replicas"] for c in counts.values()):
             message = "Rolling out the new pod template: " + ", ".join(waiting)
             return "pending", "updating", message, counts
         if waiting:
@@ -1038,6 +1228,41 @@ class Simulation:
             del event["involvedObject"]["fieldPath"]
         self._event_last[name] = at
         self.store.put("events", event)
+
+    def _dgd_event(self, dgd: dict, kind: str, reason: str, message: str, at: float) -> None:
+        """An event on the DGD itself, as the operator's event recorder writes it."""
+        meta = dgd["metadata"]
+        name = f"{meta['name']}.{_hash([meta['uid'], reason, message, at], 16)}"
+        self.store.put(
+            "events",
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {
+                    "name": name,
+                    "namespace": meta["namespace"],
+                    "uid": _uid(f"event/{name}"),
+                    "creationTimestamp": rfc3339(at),
+                },
+                "involvedObject": {
+                    "apiVersion": dgd["apiVersion"],
+                    "kind": "DynamoGraphDeployment",
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "uid": meta["uid"],
+                    "resourceVersion": meta.get("resourceVersion", ""),
+                },
+                "reason": reason,
+                "message": message,
+                "type": kind,
+                "count": 1,
+                "firstTimestamp": rfc3339(at),
+                "lastTimestamp": rfc3339(at),
+                "source": {"component": "dynamo-operator"},
+                "reportingComponent": "dynamo-operator",
+                "reportingInstance": "",
+            },
+        )
 
     def _wake(self, at: float) -> None:
         self.next_wakeup = min(self.next_wakeup, at)

@@ -201,6 +201,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         "settled_poll_seconds": _poll_seconds() * SETTLED_POLL_FACTOR,
         "detail_url": reverse("deployments:detail", args=[namespace, name]),
         "delete_url": reverse("deployments:delete", args=[namespace, name]),
+        "restart_url": reverse("deployments:restart", args=[namespace, name]),
     }
     resolve_unknown(namespace=namespace, name=name)
     try:
