@@ -92,17 +92,25 @@ def oidc_setting(attr: str, *args):
     return import_from_settings(attr, *args)
 
 
-class Backend(OIDCAuthenticationBackend):
+class _Discovered:
+    """The library's classes, reading endpoints from discovery; a provider that cannot be
+    asked is remembered (`unavailable`) rather than raised while they are built, because
+    every sign-in, by password too, builds every backend."""
+
     get_settings = staticmethod(oidc_setting)
 
     def __init__(self, *args, **kwargs):
-        # Every sign-in asks every backend; a provider that is down must not stop passwords.
         self.unavailable: SignInRefused | None = None
         try:
             super().__init__(*args, **kwargs)
         except SignInRefused as exc:
             self.unavailable = exc
-            self.UserModel = get_user_model()
+
+
+class Backend(_Discovered, OIDCAuthenticationBackend):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.UserModel = get_user_model()
 
     def authenticate(self, request, **kwargs):
         if request is None or "code" not in request.GET or "state" not in request.GET:
@@ -207,17 +215,8 @@ def _refuse(request, message: str, status: int = 400):
 
 
 @method_decorator(login_not_required, name="dispatch")
-class Authenticate(OIDCAuthenticationRequestView):
+class Authenticate(_Discovered, OIDCAuthenticationRequestView):
     """Starts the code flow (state, nonce and a PKCE S256 challenge) at the provider."""
-
-    get_settings = staticmethod(oidc_setting)
-
-    def __init__(self, *args, **kwargs):
-        self.unavailable: SignInRefused | None = None
-        try:
-            super().__init__(*args, **kwargs)
-        except SignInRefused as exc:
-            self.unavailable = exc
 
     def get(self, request):
         if not enabled():

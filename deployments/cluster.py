@@ -892,6 +892,19 @@ def dgd_patch(*, namespace: str, name: str, version: str, ops: list[dict]) -> di
     An op that sets `/metadata/resourceVersion` makes it conditional: the cluster answers 409
     (Conflict) when the DGD changed since that version was read.
     """
+    return _dgd_patch(namespace, name, version, ops, "application/json-patch+json")
+
+
+def dgd_merge_patch(*, namespace: str, name: str, version: str, patch: dict) -> dict:
+    """Applies a JSON merge patch to the DGD in the given version.
+
+    A `metadata.resourceVersion` in the patch is a precondition: the cluster answers 409
+    (Conflict) when the DGD changed since it was read, and nothing is written.
+    """
+    return _dgd_patch(namespace, name, version, patch, "application/merge-patch+json")
+
+
+def _dgd_patch(namespace: str, name: str, version: str, body, content_type: str) -> dict:
     _check_names(namespace=namespace, name=name)
     response = _call(
         "patch",
@@ -903,9 +916,9 @@ def dgd_patch(*, namespace: str, name: str, version: str, ops: list[dict]) -> di
         namespace,
         DGD_PLURAL,
         name,
-        ops,
+        body,
         field_validation="Strict",
-        _content_type="application/json-patch+json",
+        _content_type=content_type,
         _preload_content=False,
     )
     return _json(response)
@@ -951,31 +964,6 @@ def dgdsa_scale(*, namespace: str, name: str, replicas: int) -> dict:
         DGDSA_PLURAL,
         name,
         {"spec": {"replicas": replicas}},
-        _content_type="application/merge-patch+json",
-        _preload_content=False,
-    )
-    return _json(response)
-
-
-def dgd_merge_patch(*, namespace: str, name: str, version: str, patch: dict) -> dict:
-    """Applies a JSON merge patch to the DGD in the given version.
-
-    A `metadata.resourceVersion` in the patch is a precondition: the cluster answers 409
-    (Conflict) when the DGD changed since it was read, and nothing is written.
-    """
-    _check_names(namespace=namespace, name=name)
-    response = _call(
-        "patch",
-        DGD_PLURAL,
-        namespace,
-        _custom().patch_namespaced_custom_object,
-        GROUP,
-        version,
-        namespace,
-        DGD_PLURAL,
-        name,
-        patch,
-        field_validation="Strict",
         _content_type="application/merge-patch+json",
         _preload_content=False,
     )
