@@ -26,6 +26,8 @@ urlpatterns = [
     ),
     path("<namespace:namespace>/<k8sname:name>/restart/", restart.restart, name="restart"),
     path("<namespace:namespace>/<k8sname:name>/manifest.yaml", reuse.manifest, name="manifest"),
+    path("<namespace:namespace>/<k8sname:name>/copy/", reuse.copy, name="copy"),
+    path("<namespace:namespace>/<k8sname:name>/adopt/", reuse.adopt, name="adopt"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),

@@ -1,17 +1,30 @@
-"""Reusing a deployment: its manifest ready for Git (page and JSON API)."""
+"""Reusing a deployment: its manifest ready for Git (page and JSON API), deploying a copy,
+adopting one created outside Dynamote."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_http_methods
 
 from access.decorators import requires
 from access.roles import Action, require
 from deployments import cluster
 from deployments.cluster import ClusterError, NotFound
+from deployments.dgd import is_external
 from deployments.export import git_yaml
+from deployments.manifests import MANAGED_BY, MANAGED_BY_LABEL
+from deployments.models import DeploymentSubmission, Outcome
+from deployments.prefill import initial_from_dgd
 from deployments.selectors import valid_namespace
+from deployments.services import deployment_adopt, free_name
 from deployments.views.dashboard import _json_error, _json_namespace
 from dynamote.api import error_response
 
@@ -59,3 +72,97 @@ def api_manifest(request: HttpRequest, name: str) -> HttpResponse:
     except ClusterError as exc:
         return _json_error(exc)
     return HttpResponse(git_yaml(dgd), content_type=YAML)
+
+
+def _query(values: dict) -> list[tuple[str, str]]:
+    """Form values as the deploy form's query: a ticked box is "on", a list repeats its key."""
+    pairs = []
+    for key, value in values.items():
+        if isinstance(value, bool):
+            if value:
+                pairs.append((key, "on"))
+        elif isinstance(value, list | tuple):
+            pairs.extend((key, str(item)) for item in value)
+        elif value is not None:
+            pairs.append((key, str(value)))
+    return pairs
+
+
+def _submission(namespace: str, name: str) -> DeploymentSubmission | None:
+    return (
+        DeploymentSubmission.objects.filter(
+            namespace=namespace, name=name, outcome=Outcome.SUCCEEDED
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+@requires(Action.DEPLOY)
+@require_GET
+def copy(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    """The deploy form filled from the live deployment, under a free name, any namespace."""
+    if not valid_namespace(namespace):
+        raise Http404("No such namespace.")
+    detail_url = reverse("deployments:detail", args=[namespace, name])
+    try:
+        dgd = cluster.dgd_get(namespace=namespace, name=name)
+    except NotFound as exc:
+        raise Http404(_gone(namespace, name)) from exc
+    except ClusterError as exc:
+        messages.error(request, f"Cannot copy {name}: {exc.message}")
+        return redirect(detail_url)
+    submission = _submission(namespace, name)
+    if submission is None or is_external(dgd):
+        messages.info(
+            request,
+            f"{name} was not created with Dynamote's deploy form, so there is no form to fill: "
+            "download its manifest for Git and change the name in it instead.",
+        )
+        return redirect(detail_url)
+    initial = initial_from_dgd(dgd, config=submission.config, manifest=submission.manifest)
+    initial["name"] = (
+        free_name(
+            namespace=namespace,
+            name=name,
+            engine=str(initial.get("engine", "")),
+            mode=str(initial.get("mode", "")),
+        )
+        or name
+    )
+    initial["idempotency_key"] = secrets.token_urlsafe(24)
+    if submission.config.get("customModel"):
+        initial["custom"] = "1"
+    else:
+        initial["model"] = submission.model_slug
+    return redirect(f"{reverse('deployments:new')}?{urlencode(_query(initial))}")
+
+
+@requires(Action.EDIT)
+@require_http_methods(["GET", "POST"])
+def adopt(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
+    """GET: what adopting does, to confirm; POST: label the DGD as managed by Dynamote."""
+    if not valid_namespace(namespace):
+        raise Http404("No such namespace.")
+    detail_url = reverse("deployments:detail", args=[namespace, name])
+    context = {
+        "namespace": namespace,
+        "name": name,
+        "detail_url": detail_url,
+        "adopt_url": reverse("deployments:adopt", args=[namespace, name]),
+        "label": f"{MANAGED_BY_LABEL}={MANAGED_BY}",
+    }
+    if request.method == "GET":
+        return TemplateResponse(request, "deployments/adopt.html", context)
+    try:
+        adopted = deployment_adopt(user=request.user, namespace=namespace, name=name)
+    except NotFound as exc:
+        raise Http404(_gone(namespace, name)) from exc
+    except ClusterError as exc:
+        context["error"] = exc.message
+        return TemplateResponse(request, "deployments/adopt.html", context, status=exc.status)
+    if adopted:
+        messages.success(request, f"{name} is now managed by Dynamote.")
+    else:
+        messages.info(request, f"{name} is already managed by Dynamote: nothing changed.")
+    return redirect(detail_url)
