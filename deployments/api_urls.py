@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 import deployments.converters  # noqa: F401  (registers <k8sname:>)
-from deployments.views import api, dashboard, operate, restart
+from deployments.views import api, dashboard, operate, restart, reuse
 
 urlpatterns = [
     path("deployments", api.deployments, name="api-deployments"),
@@ -25,7 +25,10 @@ urlpatterns = [
         restart.api_restart,
         name="api-deployment-restart",
     ),
+    path("deployments/<k8sname:name>/manifest", reuse.api_manifest, name="api-deployment-manifest"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
-    re_path(r"^deployments/(?P<name>.*?)(?:/pods|/restart)?$", dashboard.api_invalid_name),
+    re_path(
+        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest)?$", dashboard.api_invalid_name
+    ),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),
 ]

@@ -23,6 +23,8 @@ from deployments.changes import revision_record_create
 from deployments.engines import Release, resolve_release
 from deployments.manifests import (
     DEFAULT_API_VERSION,
+    MANAGED_BY,
+    MANAGED_BY_LABEL,
     DeploymentConfig,
     ModelFacts,
     max_name_length,
@@ -782,3 +784,42 @@ def _restart_failed(exc: cluster.ClusterError, name: str) -> NoReturn:
             answered=exc.answered,
         ) from exc
     raise exc
+
+
+# --- adopting -------------------------------------------------------------------------------
+
+
+def deployment_adopt(*, user: AbstractBaseUser | None, namespace: str, name: str) -> bool:
+    """Labels a DGD created outside Dynamote as managed by Dynamote; False if it already is.
+
+    A merge patch with the resourceVersion read as a precondition: a DGD changed meanwhile is
+    refused (cluster.Conflict, nothing written). Audited as "adopt".
+    """
+    require(user, Action.EDIT, namespace, name=name)
+    dgd = cluster.dgd_get(namespace=namespace, name=name)
+    meta = dgd.get("metadata") or {}
+    if (meta.get("labels") or {}).get(MANAGED_BY_LABEL) == MANAGED_BY:
+        return False
+    patch = {
+        "metadata": {
+            "resourceVersion": meta.get("resourceVersion"),
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY},
+        }
+    }
+    version = dgd["apiVersion"].rsplit("/", 1)[-1]
+    summary = f"label {MANAGED_BY_LABEL}={MANAGED_BY}"
+    entry = audit.begin(None, "adopt", namespace=namespace, name=name, summary=summary)
+    try:
+        cluster.dgd_merge_patch(namespace=namespace, name=name, version=version, patch=patch)
+    except cluster.Conflict as exc:
+        audit.complete(entry, AuditOutcome.FAILED, exc.message)
+        raise cluster.Conflict(
+            f"{name} changed on the cluster while it was being adopted, so nothing was written. "
+            f"Look at it again and adopt it once more. ({exc.message})"
+        ) from exc
+    except cluster.ClusterError as exc:
+        audit.complete(entry, AuditOutcome.FAILED, exc.message)
+        raise
+    audit.complete(entry, AuditOutcome.SUCCEEDED)
+    cache_expire(namespace=namespace)
+    return True

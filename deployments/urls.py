@@ -1,7 +1,7 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy, operate, restart
+from deployments.views import dashboard, deploy, operate, restart, reuse
 
 app_name = "deployments"
 urlpatterns = [
@@ -25,8 +25,12 @@ urlpatterns = [
         name="rollback",
     ),
     path("<namespace:namespace>/<k8sname:name>/restart/", restart.restart, name="restart"),
+    path("<namespace:namespace>/<k8sname:name>/manifest.yaml", reuse.manifest, name="manifest"),
+    path("<namespace:namespace>/<k8sname:name>/copy/", reuse.copy, name="copy"),
+    path("<namespace:namespace>/<k8sname:name>/adopt/", reuse.adopt, name="adopt"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/restart/", dashboard.invalid_name),
+    path("<str:namespace>/<str:name>/manifest.yaml", dashboard.invalid_name),
 ]

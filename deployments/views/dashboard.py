@@ -19,6 +19,7 @@ from access.selectors import deployment_history
 from deployments import snippets
 from deployments.changes import operate_panel
 from deployments.cluster import ClusterError, NotFound
+from deployments.export import git_yaml
 from deployments.names import NAME_RULE, NAMESPACE_RULE, is_name, is_namespace
 from deployments.selectors import (
     SORTS,
@@ -214,6 +215,9 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         return context
     context.update(detail=detail, reach=_reach(detail) if detail.dgd else None)
     context.update(operate_panel(detail))
+    if detail.dgd:
+        context["git_yaml"] = git_yaml(detail.dgd)
+        context["manifest_url"] = reverse("deployments:manifest", args=[namespace, name])
     context["activity"] = deployment_history(namespace=namespace, name=name)
     return context
 

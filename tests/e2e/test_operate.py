@@ -136,3 +136,18 @@ def test_a_change_made_while_the_edit_page_is_open_is_not_overwritten(
         c["name"]: c["replicas"] for c in qwen.get("dgd", "default", "qwen")["spec"]["components"]
     }
     assert replicas[frontend] == 2
+
+
+def test_deploy_a_copy_under_a_free_name(logged_in_page: Page, live_server, qwen):
+    page = logged_in_page
+    open_details(page, live_server)
+    git = page.get_by_role("region", name="Manifest for Git")
+    expect(git).to_contain_text("name: qwen")
+    expect(git).not_to_contain_text("resourceVersion")
+    expect(git.get_by_role("link", name="Download YAML")).to_be_visible()
+    page.get_by_role("link", name="Deploy a copy").click()
+    expect(page.get_by_label("Name", exact=True)).to_have_value("qwen-2")
+    page.get_by_role("button", name="Deploy", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/deployments/default/qwen-2/")
+    assert qwen.get("dgd", "default", "qwen-2") is not None
+    assert qwen.get("dgd", "default", "qwen") is not None
