@@ -56,17 +56,28 @@ def _grants(user):
     return Grant.objects.filter(Q(user=user) | groups) if user.pk else Grant.objects.none()
 
 
+_CACHE_ATTRIBUTE = "_dynamote_roles"
+
+
 def roles_of(user) -> dict[str, Role]:
-    """The user's highest role per namespace ("" = every namespace)."""
+    """The user's highest role per namespace ("" = every namespace).
+
+    Read once per user object: a request loads its user afresh, so one query answers every
+    check the request makes, and a grant changed meanwhile counts from the next request.
+    """
     if not getattr(user, "is_authenticated", False):
         return {}
     if user.is_superuser:
         return {ALL_NAMESPACES: Role.ADMIN}
+    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    if cached is not None:
+        return cached
     best: dict[str, Role] = {}
     for namespace, role in _grants(user).values_list("namespace", "role"):
         role = Role(role)
         if namespace not in best or role.rank > best[namespace].rank:
             best[namespace] = role
+    setattr(user, _CACHE_ATTRIBUTE, best)
     return best
 
 

@@ -34,3 +34,4 @@ def grant_role(user, role: str, namespace: str = "") -> None:
     from access.models import Grant
 
     Grant.objects.update_or_create(user=user, namespace=namespace, defaults={"role": role})
+    user.__dict__.pop("_dynamote_roles", None)  # the roles this object read before
