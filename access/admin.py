@@ -1,17 +1,36 @@
+from django import forms
 from django.contrib import admin
 
 from access import grants
 from access.models import ApiToken, AuditEntry, Grant
 
 
+class GrantForm(forms.ModelForm):
+    class Meta:
+        model = Grant
+        fields = ["user", "group", "role", "namespace"]
+
+    def clean_namespace(self):
+        try:
+            return grants.check_namespace(self.cleaned_data["namespace"].strip())
+        except grants.GrantError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def clean(self):
+        data = super().clean()
+        if bool(data.get("user")) == bool(data.get("group")):
+            raise forms.ValidationError("Grant the role to a user or to a group, not both.")
+        return data
+
+
 @admin.register(Grant)
 class GrantAdmin(admin.ModelAdmin):
+    form = GrantForm
     list_display = ["__str__", "role", "namespace", "created"]
     list_filter = ["role", "namespace"]
     search_fields = ["user__username", "group__name", "namespace"]
 
     def save_model(self, request, obj, form, change):
-        grants.check_namespace(obj.namespace)
         who = obj.user or obj.group
         grants.grant(request, who, obj.role, obj.namespace)
 

@@ -26,13 +26,6 @@ def requires(action: Action, *, method_actions: dict[str, Action] | None = None)
             return view(request, *args, **kwargs)
 
         checked.access_action = action
-        checked.access_method_actions = dict(method_actions or {})
         return checked
 
     return decorate
-
-
-def public(view):
-    """A view anyone may open (sign-in, health): no role needed."""
-    view.access_action = None
-    return view

@@ -33,7 +33,7 @@ from mozilla_django_oidc.views import (
 )
 
 from access import audit
-from access.models import Outcome, SsoIdentity
+from access.models import SsoIdentity
 
 logger = logging.getLogger("dynamote.auth")
 
@@ -204,8 +204,7 @@ def _groups(claims) -> list[Group]:
 def _refuse(request, message: str, status: int = 400):
     """The sign-in page with why single sign-on did not complete; audited."""
     actor = audit.Actor("", "sso", audit.actor_of(request).client)
-    entry = audit.begin(request, "sign-in", actor=actor, summary="single sign-on")
-    audit.complete(entry, Outcome.REFUSED, message)
+    audit.refused(request, "sign-in", message, actor=actor, summary="single sign-on")
     logger.warning("single sign-on refused: %s", message)
     from access.views import login_context
 

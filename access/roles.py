@@ -123,16 +123,6 @@ def require(
         raise AccessDenied(decision.reason)
 
 
-def allowed_namespaces(user, action: Action, namespaces: list[str]) -> list[str]:
-    """The namespaces among these where the user may do the action."""
-    roles = roles_of(user)
-    return [
-        ns
-        for ns in namespaces
-        if (role := role_in(user, ns, roles=roles)) and role.rank >= action.role.rank
-    ]
-
-
 def is_admin(user) -> bool:
     """Admin in every namespace: may manage roles, tokens of others and the catalog."""
     return role_in(user, ALL_NAMESPACES) is Role.ADMIN or getattr(user, "is_superuser", False)

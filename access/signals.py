@@ -35,19 +35,12 @@ def audit_failed_sign_in(sender, credentials, request=None, **kwargs):
     if request is not None:
         who = str(credentials.get("username", ""))[:150]
         actor = audit.Actor(who, "password", audit.actor_of(request).client)
-        audit.complete(
-            audit.begin(request, "sign-in", actor=actor),
-            Outcome.REFUSED,
-            "Wrong username or password.",
-        )
+        audit.refused(request, "sign-in", "Wrong username or password.", actor=actor)
 
 
 @receiver(user_locked_out)
 def audit_lockout(sender, request, username=None, ip_address=None, **kwargs):
     if request is not None:
         actor = audit.Actor(str(username or "")[:150], "password", str(ip_address or "")[:64])
-        audit.complete(
-            audit.begin(request, "lockout", actor=actor),
-            Outcome.REFUSED,
-            f"Too many failed sign-ins from {ip_address}: locked out.",
-        )
+        message = f"Too many failed sign-ins from {ip_address}: locked out."
+        audit.refused(request, "lockout", message, actor=actor)

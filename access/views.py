@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -91,8 +92,9 @@ def revoke_token(request: HttpRequest, pk: int) -> HttpResponse:
     """Revokes one of the user's tokens (admins: anyone's)."""
     record = get_object_or_404(ApiToken, pk=pk)
     if record.user_id != request.user.pk and not is_admin(request.user):
-        audit.refused(request, "token-revoke", "Only its owner or an admin may revoke a token.")
-        return HttpResponse("Only its owner or an admin may revoke a token.", status=403)
+        message = "Only its owner or an admin may revoke a token."
+        audit.refused(request, "token-revoke", message)
+        raise PermissionDenied(message)
     grants.revoke_token(request, record)
     messages.success(request, f'Revoked the token "{record.name}".')
     return redirect("access:tokens")

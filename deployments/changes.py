@@ -171,13 +171,7 @@ def revisions_observe(*, dgd: dict) -> Revision | None:
             source=Revision.Source.OUTSIDE,
             generation=generation,
         ) or _latest(namespace, name, uid)
-    created = (
-        DeploymentSubmission.objects.filter(
-            namespace=namespace, name=name, outcome=Outcome.SUCCEEDED
-        )
-        .select_related("user")
-        .first()
-    )
+    created = selectors.deployed_submission(namespace=namespace, name=name)
     ours = created is not None and not is_external(dgd) and generation == 1
     return _store(
         dgd=dgd,

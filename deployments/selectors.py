@@ -563,7 +563,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
     dgd = next((d for d in dgds.value if (d.get("metadata") or {}).get("name") == name), None)
     owned = _grouped(pods.value or []).get((namespace, name), [])
     if dgd is None and not owned:
-        raise Missing(f'There is no deployment "{name}" in namespace "{namespace}".')
+        raise Missing(not_found_message(namespace=namespace, name=name))
     names = {name} | {(p.get("metadata") or {}).get("name") for p in owned}
     events_snapshot = mirror.cached(
         "events", namespace, mirror.LIST_TTL, lambda: cluster.namespace_events(namespace=namespace)
@@ -596,13 +596,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
     counts = {c["name"]: c for c in component_replicas(dgd, pods=owned)} if dgd else {}
     for component in components:
         component["ready"] = counts.get(component["name"], {}).get("ready", 0)
-    submission = (
-        DeploymentSubmission.objects.filter(
-            namespace=namespace, name=name, outcome=Outcome.SUCCEEDED
-        )
-        .select_related("user")
-        .first()
-    )
+    submission = deployed_submission(namespace=namespace, name=name)
     pod_rows = sorted((_pod_row(p, now) for p in owned), key=lambda p: (p.component, p.name))
     meta = (dgd or {}).get("metadata") or {}
     digest = hashlib.sha1(
@@ -813,3 +807,18 @@ def _where() -> dict:
     except ClusterError:
         return {}
     return {"server": connection.server, "context": connection.context}
+
+
+def deployed_submission(*, namespace: str, name: str) -> DeploymentSubmission | None:
+    """The newest deploy-form submission that created this deployment, with its user."""
+    return (
+        DeploymentSubmission.objects.filter(
+            namespace=namespace, name=name, outcome=Outcome.SUCCEEDED
+        )
+        .select_related("user")
+        .first()
+    )
+
+
+def not_found_message(*, namespace: str, name: str) -> str:
+    return f'There is no deployment "{name}" in namespace "{namespace}".'

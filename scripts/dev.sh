@@ -13,6 +13,11 @@ RUN="$UV run --frozen"
 sync() { "$UV" sync --frozen --quiet; }
 # Node.js 20+ first on PATH: the machine's, or the one `uv sync` installs in .venv/bin.
 with_node() { NODE_DIR=$(sh scripts/ensure-node.sh) && PATH="$NODE_DIR:$PATH" && export PATH; }
+# The npm packages (Tailwind CLI, the tests' OpenID Connect provider), installed again when
+# package-lock.json changed since the last install.
+npm_packages() {
+  [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --silent
+}
 
 case "${1:-}" in
   run)
@@ -23,7 +28,7 @@ case "${1:-}" in
   test)
     sync
     with_node
-    [ -x node_modules/.bin/tailwindcss ] || npm ci --no-audit --no-fund --silent
+    npm_packages
     $RUN ruff check .
     $RUN ruff format --check .
     $RUN python manage.py check
@@ -37,7 +42,7 @@ case "${1:-}" in
     ;;
   css)
     with_node
-    [ -x node_modules/.bin/tailwindcss ] || npm ci --no-audit --no-fund --silent
+    npm_packages
     npm run --silent build
     ;;
   css-check)

@@ -32,6 +32,7 @@ from deployments.selectors import (
     deployment_list_ready,
     dgd_named,
     namespace_choices,
+    not_found_message,
     pod_list,
     valid_namespace,
 )
@@ -425,9 +426,7 @@ def api_detail(request: HttpRequest, name: str) -> JsonResponse:
                 deletionId=exc.record.pk,
             )
         except NotFound:
-            return error_response(
-                f'There is no deployment "{name}" in namespace "{namespace}".', status=404
-            )
+            return error_response(not_found_message(namespace=namespace, name=name), status=404)
         except ClusterError as exc:
             return _json_error(exc)
         return JsonResponse(

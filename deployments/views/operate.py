@@ -19,10 +19,10 @@ from deployments.cluster import ClusterError, NotFound
 from deployments.dgd import is_external
 from deployments.forms import DeploymentForm
 from deployments.manifests import ModelFacts
-from deployments.models import DeploymentSubmission, Outcome, Revision
+from deployments.models import Revision
 from deployments.plan import plan
 from deployments.prefill import NAME_LOCKED, initial_from_dgd, keep_live_replicas
-from deployments.selectors import valid_namespace
+from deployments.selectors import deployed_submission, not_found_message, valid_namespace
 from deployments.services import ClusterSession, deploy_target
 from deployments.views import dashboard
 from dynamote.api import ApiError, error_response, read_json_object
@@ -128,16 +128,6 @@ def _edit_form(request: HttpRequest, dgd: dict, submission, data=None):
     return form
 
 
-def _source(namespace: str, name: str):
-    return (
-        DeploymentSubmission.objects.filter(
-            namespace=namespace, name=name, outcome=Outcome.SUCCEEDED
-        )
-        .order_by("-created_at")
-        .first()
-    )
-
-
 @requires(Action.EDIT)
 @require_http_methods(["GET", "POST"])
 def edit(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
@@ -154,7 +144,7 @@ def edit(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
         raise Http404(exc.message) from exc
     except ClusterError as exc:
         return _change_page(request, namespace, name, cluster_error=exc, status=exc.status)
-    submission = _source(namespace, name)
+    submission = deployed_submission(namespace=namespace, name=name)
     if submission is None or is_external(dgd):
         message = (
             f"{name} was not created with Dynamote's deploy form, so there is no form to fill; "
@@ -287,19 +277,17 @@ def rollback(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
 
 def _namespace(request: HttpRequest, action: Action = Action.VIEW) -> str:
     """The query's namespace (or the default), checked, and the user's role in it."""
-    namespace = request.GET.get("namespace", "").strip() or settings.DYNAMOTE_DEFAULT_NAMESPACE
-    if not valid_namespace(namespace):
-        message = f"“{namespace}” is not a namespace Dynamote may use."
-        raise ApiError(message, fields={"namespace": [message]})
+    try:
+        namespace = dashboard._json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
+    except ValueError as exc:
+        raise ApiError(str(exc), fields={"namespace": [str(exc)]}) from exc
     require(request, action, namespace)
     return namespace
 
 
 def _cluster_json(exc: ClusterError, name: str, namespace: str) -> JsonResponse:
     if isinstance(exc, NotFound):
-        return error_response(
-            f'There is no deployment "{name}" in namespace "{namespace}".', status=404
-        )
+        return error_response(not_found_message(namespace=namespace, name=name), status=404)
     return error_response(exc.message, status=exc.status)
 
 
@@ -395,7 +383,7 @@ def _api_edit(request: HttpRequest, namespace: str, name: str, body: dict, *, dr
         dgd = changes._read(namespace, name)
     except ClusterError as exc:
         return _cluster_json(exc, name, namespace)
-    submission = _source(namespace, name)
+    submission = deployed_submission(namespace=namespace, name=name)
     model = catalog_get(slug=submission.model_slug) if submission else None
     if submission is None or model is None or is_external(dgd):
         message = f"{name} was not created with Dynamote's deploy form: change it with its YAML."

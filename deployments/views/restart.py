@@ -12,14 +12,10 @@ from access.decorators import requires
 from access.roles import Action
 from deployments.cluster import ClusterError, NotFound
 from deployments.restarts import RestartRefused
-from deployments.selectors import valid_namespace
+from deployments.selectors import not_found_message, valid_namespace
 from deployments.services import deployment_restart, restart_choices
 from deployments.views.dashboard import _json_error, _json_namespace
 from dynamote.api import ApiError, error_response, read_json_object
-
-
-def _gone(namespace: str, name: str) -> str:
-    return f'There is no deployment "{name}" in namespace "{namespace}".'
 
 
 def _back(request: HttpRequest, url: str) -> HttpResponse:
@@ -53,7 +49,7 @@ def restart(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     try:
         context["choices"] = restart_choices(namespace=namespace, name=name)
     except NotFound:
-        messages.info(request, _gone(namespace, name))
+        messages.info(request, not_found_message(namespace=namespace, name=name))
         return _back(request, detail_url)
     except ClusterError as exc:
         messages.error(request, f"Cannot restart {name}: {exc.message}")
@@ -71,7 +67,7 @@ def restart(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     except RestartRefused as exc:
         return _dialog(request, {**context, "error": exc.message})
     except NotFound:
-        messages.info(request, _gone(namespace, name))
+        messages.info(request, not_found_message(namespace=namespace, name=name))
         return _back(request, detail_url)
     except ClusterError as exc:
         return _dialog(request, {**context, "error": exc.message})
@@ -110,7 +106,7 @@ def api_restart(request: HttpRequest, name: str) -> JsonResponse:
         status = 400 if exc.fields else 409
         return error_response(exc.message, status=status, fields=exc.fields)
     except NotFound:
-        return error_response(_gone(namespace, name), status=404)
+        return error_response(not_found_message(namespace=namespace, name=name), status=404)
     except ClusterError as exc:
         return _json_error(exc)
     return JsonResponse({"restarted": name, "namespace": namespace, **plan.as_json()}, status=202)

@@ -21,18 +21,13 @@ from deployments.cluster import ClusterError, NotFound
 from deployments.dgd import is_external
 from deployments.export import git_yaml
 from deployments.manifests import MANAGED_BY, MANAGED_BY_LABEL
-from deployments.models import DeploymentSubmission, Outcome
 from deployments.prefill import initial_from_dgd
-from deployments.selectors import valid_namespace
+from deployments.selectors import deployed_submission, not_found_message, valid_namespace
 from deployments.services import deployment_adopt, free_name
 from deployments.views.dashboard import _json_error, _json_namespace
 from dynamote.api import error_response
 
 YAML = "application/yaml; charset=utf-8"
-
-
-def _gone(namespace: str, name: str) -> str:
-    return f'There is no deployment "{name}" in namespace "{namespace}".'
 
 
 @requires(Action.VIEW)
@@ -44,7 +39,7 @@ def manifest(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     try:
         dgd = cluster.dgd_get(namespace=namespace, name=name)
     except NotFound as exc:
-        raise Http404(_gone(namespace, name)) from exc
+        raise Http404(not_found_message(namespace=namespace, name=name)) from exc
     except ClusterError as exc:
         return HttpResponse(
             f"Cannot read {name}: {exc.message}",
@@ -68,7 +63,7 @@ def api_manifest(request: HttpRequest, name: str) -> HttpResponse:
     try:
         dgd = cluster.dgd_get(namespace=namespace, name=name)
     except NotFound:
-        return error_response(_gone(namespace, name), status=404)
+        return error_response(not_found_message(namespace=namespace, name=name), status=404)
     except ClusterError as exc:
         return _json_error(exc)
     return HttpResponse(git_yaml(dgd), content_type=YAML)
@@ -88,16 +83,6 @@ def _query(values: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-def _submission(namespace: str, name: str) -> DeploymentSubmission | None:
-    return (
-        DeploymentSubmission.objects.filter(
-            namespace=namespace, name=name, outcome=Outcome.SUCCEEDED
-        )
-        .order_by("-created_at")
-        .first()
-    )
-
-
 @requires(Action.DEPLOY)
 @require_GET
 def copy(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
@@ -108,11 +93,11 @@ def copy(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     try:
         dgd = cluster.dgd_get(namespace=namespace, name=name)
     except NotFound as exc:
-        raise Http404(_gone(namespace, name)) from exc
+        raise Http404(not_found_message(namespace=namespace, name=name)) from exc
     except ClusterError as exc:
         messages.error(request, f"Cannot copy {name}: {exc.message}")
         return redirect(detail_url)
-    submission = _submission(namespace, name)
+    submission = deployed_submission(namespace=namespace, name=name)
     if submission is None or is_external(dgd):
         messages.info(
             request,
@@ -157,7 +142,7 @@ def adopt(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     try:
         adopted = deployment_adopt(user=request.user, namespace=namespace, name=name)
     except NotFound as exc:
-        raise Http404(_gone(namespace, name)) from exc
+        raise Http404(not_found_message(namespace=namespace, name=name)) from exc
     except ClusterError as exc:
         context["error"] = exc.message
         return TemplateResponse(request, "deployments/adopt.html", context, status=exc.status)

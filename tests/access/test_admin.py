@@ -3,7 +3,7 @@
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from access.models import AuditEntry
+from access.models import AuditEntry, Grant
 from catalog.models import CatalogModel
 from tests.factories import grant_role
 
@@ -43,3 +43,15 @@ def test_deployers_and_namespace_admins_cannot_open_the_admin(db):
     for user in (dee, nadia):
         response = _client(user).get("/admin/catalog/catalogmodel/")
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_a_grant_outside_the_namespaces_is_a_field_message_in_the_admin(admin_client, settings):
+    settings.DYNAMOTE_NAMESPACES = ["default"]
+    user = get_user_model().objects.create_user("eve", password="unused-password-1")
+    response = admin_client.post(
+        "/admin/access/grant/add/",
+        {"user": user.pk, "role": "deployer", "namespace": "kube-system"},
+    )
+    assert response.status_code == 200
+    assert "is not one Dynamote may use" in response.content.decode()
+    assert not Grant.objects.filter(user=user, role="deployer").exists()
