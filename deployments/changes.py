@@ -527,7 +527,7 @@ def _audit_begin(action: str, preview: Preview):
         action,
         namespace=preview.namespace,
         name=preview.name,
-        summary=" ".join(preview.summary.sentences),
+        summary=preview.summary.text,
         diff=preview.diff,
     )
 
@@ -586,7 +586,7 @@ def deployment_change_spec(
         raise
     finally:
         cache_expire(namespace=namespace)
-    audit.complete(entry, AuditOutcome.SUCCEEDED, " ".join(preview.summary.sentences))
+    audit.complete(entry, AuditOutcome.SUCCEEDED, preview.summary.text)
     revision = _store(
         dgd=dgd,
         spec=replaced.get("spec") or preview.spec,

@@ -157,6 +157,11 @@ class Summary:
     def sentences(self) -> list[str]:
         return ([self.lead] if self.lead else []) + [e.sentence for e in self.effects]
 
+    @property
+    def text(self) -> str:
+        """The sentences as one paragraph, each capitalised and ended."""
+        return " ".join(f"{t[:1].upper()}{t[1:].rstrip('.')}." for t in self.sentences)
+
     def as_json(self) -> dict:
         return {"restarts": self.restarts, "summary": self.sentences}
 

@@ -95,7 +95,7 @@ def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     if revision is None:
         messages.info(request, f"{name} already has those replicas: nothing changed.")
     else:
-        messages.success(request, f"{revision.message} {' '.join(preview.summary.sentences)}")
+        messages.success(request, f"{revision.message} {preview.summary.text}")
     return redirect("deployments:detail", namespace, name)
 
 
@@ -267,7 +267,7 @@ def rollback(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
         messages.success(
             request,
             f"Rolled {name} back to revision {number} as revision {created.number}. "
-            + " ".join(preview.summary.sentences),
+            + preview.summary.text,
         )
     return redirect("deployments:detail", namespace, name)
 
