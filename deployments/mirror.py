@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deployments import cluster
+from deployments import cluster, feed
 from deployments.cluster import ClusterError
 
 LIST_TTL = 5.0  # DGD and pod lists per namespace
@@ -144,12 +144,26 @@ def cache_key(kind: str, namespace: str = "") -> tuple:
     return (cluster.config_key(), kind, namespace)
 
 
+_published_lock = threading.Lock()
+_published: dict[tuple, Any] = {}  # the list each key's notices were last computed from
+
+
+def _publish(kind: str, key: tuple, snapshot: Snapshot) -> None:
+    """Tells the pages' streams which objects a newly loaded list changed."""
+    with _published_lock:
+        before = _published.get(key)
+        if snapshot.value is None or snapshot.value is before:
+            return
+        _published[key] = snapshot.value
+    feed.publish_changes(kind, before, snapshot.value)
+
+
 def dgds(namespace: str) -> Snapshot:
+    key = cache_key("dgds", namespace)
     snapshot = shared_cache.get(
-        cache_key("dgds", namespace),
-        LIST_TTL,
-        lambda: cluster.dgd_list(namespace=None if namespace == ALL else namespace),
+        key, LIST_TTL, lambda: cluster.dgd_list(namespace=None if namespace == ALL else namespace)
     )
+    _publish("dgd", key, snapshot)
     _agree_with_cluster_status(snapshot)
     return snapshot
 
@@ -163,15 +177,23 @@ def _agree_with_cluster_status(snapshot: Snapshot) -> None:
 
 
 def pods(namespace: str) -> Snapshot:
-    return shared_cache.get(
-        cache_key("pods", namespace),
-        LIST_TTL,
-        lambda: cluster.pods(namespace=None if namespace == ALL else namespace),
+    key = cache_key("pods", namespace)
+    snapshot = shared_cache.get(
+        key, LIST_TTL, lambda: cluster.pods(namespace=None if namespace == ALL else namespace)
     )
+    _publish("pod", key, snapshot)
+    return snapshot
 
 
 def cached(kind: str, namespace: str, ttl: float, load: Callable[[], Any]) -> Snapshot:
     return shared_cache.get(cache_key(kind, namespace), ttl, load)
+
+
+def reset() -> None:
+    """Forgets every cached read (tests, and a change of cluster)."""
+    shared_cache.clear()
+    with _published_lock:
+        _published.clear()
 
 
 def cache_expire(*, namespace: str) -> None:
