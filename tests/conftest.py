@@ -4,11 +4,25 @@ pytest_plugins = [
     "tests.fixtures.sandbox",
     "tests.fixtures.cluster",
     "tests.fixtures.oidc",
+    "tests.fixtures.asgi",
 ]
 
 
 import pytest  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """SQLite tests use a database file: the ASGI test server's threads each open their own
+    connection, and an in-memory database is not shared between connections."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(
+            tmp_path_factory.mktemp("db") / "test.sqlite3"
+        )
 
 
 @pytest.fixture

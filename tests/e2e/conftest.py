@@ -1,4 +1,4 @@
-"""Browser tests: real Chromium through Playwright against Django's live server."""
+"""Browser tests: real Chromium through Playwright against Dynamote served by uvicorn (ASGI)."""
 
 import os
 import shutil
