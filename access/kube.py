@@ -62,7 +62,9 @@ def identity_of(user) -> cluster.Identity | None:
     name = user.email if settings.DYNAMOTE_IMPERSONATE_USERNAME == "email" else ""
     name = name or user.get_username()
     prefix = settings.DYNAMOTE_IMPERSONATE_GROUP_PREFIX
-    groups = tuple(prefix + g for g in user.groups.order_by("name").values_list("name", flat=True))
+    names = user.groups.order_by("name").values_list("name", flat=True)
+    # A provider's groups claim could name "system:masters": never act as a system group.
+    groups = tuple(prefix + g for g in names if not (prefix + g).startswith("system:"))
     identity = cluster.Identity(settings.DYNAMOTE_IMPERSONATE_USER_PREFIX + name, groups)
     user._dynamote_identity = identity
     return identity
@@ -82,7 +84,7 @@ def _ask(identity: cluster.Identity, verb: str, namespace: str) -> tuple[bool, s
         answer = (ok, "")
     except cluster.ClusterError as exc:
         # Not kept: the next page asks again once the cluster answers.
-        return False, f"Kubernetes could not be asked whether {identity.user} may: {exc.message}"
+        return False, f"Kubernetes could not be asked what {identity.user} may do: {exc.message}"
     with _lock:
         if len(_answers) >= MAX_ANSWERS:
             _answers.clear()
@@ -131,13 +133,17 @@ def allowed_namespaces(user, action) -> list[str]:
 
 def refusal_anywhere(user, action) -> str:
     """ "" when Kubernetes lets the user do the action in some namespace, else why not."""
-    namespaces = candidate_namespaces()
-    for namespace in namespaces:
-        if not refusal(user, action, namespace):
-            return ""
     identity = identity_of(user)
-    who = identity.user if identity else "you"
-    return (
+    if identity is None:
+        return "You are not signed in."
+    trouble = ""
+    for namespace in candidate_namespaces():
+        ok, why = _ask(identity, VERBS[action.name], namespace)
+        if ok:
+            return ""
+        trouble = trouble or why
+    who = identity.user
+    return trouble or (
         f"Kubernetes does not allow {who} to {VERBS[action.name]} DynamoGraphDeployments in "
         f"any namespace, so you may not {action.phrase}. Ask a cluster admin for a RoleBinding "
         "that grants it."
