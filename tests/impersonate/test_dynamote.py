@@ -197,3 +197,14 @@ def test_outside_a_request_dynamote_acts_as_itself(impersonating):
     create_dgd(dgd_manifest("llama"))
     assert {r["user"] for r in impersonating.request_log} == {impersonating.user}
     assert cluster.acting() is None
+
+
+def test_with_impersonation_off_writes_go_as_dynamote_and_roles_decide(
+    cluster_sandbox, member_client
+):
+    create_dgd(dgd_manifest("llama"))
+    cluster_sandbox.reset_counters()
+    response = member_client.post("/deployments/default/llama/delete/", {"confirm": "llama"})
+    assert response.status_code in (200, 302)
+    assert {r["user"] for r in cluster_sandbox.request_log} == {cluster_sandbox.user}
+    assert cluster_sandbox.request_count("create", "selfsubjectaccessreviews") == 0
