@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from access import audit
+from access import audit, kube
 from access.tokens import InvalidToken, authenticate
+from deployments import cluster
 from dynamote.api import PREFIX, error_response
 
 
@@ -32,3 +33,17 @@ class BearerTokenMiddleware:
             request.api_token = token
             request._dont_enforce_csrf_checks = True
         return self.get_response(request)
+
+
+class ImpersonationMiddleware:
+    """With DYNAMOTE_IMPERSONATE, the request's cluster writes and access reviews carry
+    Impersonate-User/Impersonate-Group for the signed-in user (session or API token), so
+    Kubernetes decides. Calls made outside a request go as Dynamote's own account."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        identity = kube.identity_of(request.user) if kube.enabled() else None
+        with cluster.acting_as(identity):
+            return self.get_response(request)

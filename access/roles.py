@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
+from access import kube
 from access.models import ALL_NAMESPACES, Grant, Role
 
 
@@ -95,6 +96,13 @@ def decide(user, action: Action, namespace: str | None = None, *, token=None) ->
     """Whether the user may do the action in the namespace (None: in some namespace)."""
     if token is not None and token.read_only and action.writes:
         return Decision(False, f"This API token is read-only: it may not {action.phrase}.")
+    if kube.decides(action):
+        # DYNAMOTE_IMPERSONATE: the cluster's RBAC decides, asked as the user.
+        if namespace is None:
+            reason = kube.refusal_anywhere(user, action)
+        else:
+            reason = kube.refusal(user, action, namespace)
+        return Decision(not reason, reason)
     role = role_in(user, namespace)
     if role is not None and role.rank >= action.role.rank:
         return Decision(True)
@@ -136,7 +144,10 @@ def default_role() -> Role | None:
 
 def namespaces_for(user, action: Action, configured: list[str]) -> list[str] | None:
     """Where the user may do the action: None for every namespace Dynamote may use, else the
-    namespaces of their grants (within DYNAMOTE_NAMESPACES when it is set)."""
+    namespaces of their grants (within DYNAMOTE_NAMESPACES when it is set). With
+    DYNAMOTE_IMPERSONATE, the namespaces where Kubernetes allows it."""
+    if kube.decides(action):
+        return kube.allowed_namespaces(user, action)
     roles = roles_of(user)
     everywhere = role_in(user, ALL_NAMESPACES, roles=roles)
     if everywhere is not None and everywhere.rank >= action.role.rank:

@@ -200,6 +200,7 @@ def _build_client(key: tuple) -> _Client:
     # No retries: a refused or slow call is reported at once instead of multiplied.
     configuration.retries = False
     api = k8s.ApiClient(configuration)
+    api.rest_client.pool_manager = _RepeatedHeaders(api.rest_client.pool_manager)
     connection = Connection(configuration.host, context_name, source)
     return _Client(api=api, connection=connection, key=key)
 
@@ -243,7 +244,9 @@ def _causes(exc: ApiException) -> list[Cause]:
     ]
 
 
-def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> ClusterError:
+def _translate(
+    exc: ApiException, verb: str, resource: str, namespace: str, acting: "Identity | None" = None
+) -> ClusterError:
     where = f' in namespace "{namespace}"' if namespace else ""
     message = _message(exc)
     if exc.status == 401:
@@ -254,6 +257,8 @@ def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> C
     if exc.status == 403 and message.startswith("admission webhook"):
         # The operator's validating webhook refused the object, not RBAC the request.
         return Invalid(f"The cluster refused the {resource}: {message}", _causes(exc))
+    if exc.status == 403 and acting is not None:
+        return _refused_as(acting, message, verb, resource, namespace)
     if exc.status == 403:
         return Forbidden(
             f"Forbidden: Dynamote may not {verb} {resource}{where}. Grant the verb "
@@ -281,6 +286,100 @@ def _translate(exc: ApiException, verb: str, resource: str, namespace: str) -> C
             "Try again in a moment."
         )
     return ServerError(f"The cluster answered HTTP {exc.status}: {message}")
+
+
+# --- acting as the signed-in user (DYNAMOTE_IMPERSONATE) -------------------------------------
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The Kubernetes user and groups a request's writes impersonate."""
+
+    user: str
+    groups: tuple[str, ...] = ()
+
+
+_identity: ContextVar[Identity | None] = ContextVar("cluster_identity", default=None)
+# Writes carry the user; reads feed the cache every viewer shares, so they go as Dynamote's
+# own account (each namespace's pages are gated by a SelfSubjectAccessReview instead).
+IMPERSONATED_VERBS = frozenset({"create", "update", "patch", "delete"})
+
+
+@contextmanager
+def acting_as(identity: Identity | None) -> Iterator[None]:
+    """Makes the block's writes and access reviews impersonate `identity` (None: nobody)."""
+    token = _identity.set(identity)
+    try:
+        yield
+    finally:
+        _identity.reset(token)
+
+
+def acting() -> Identity | None:
+    """The identity the current request's writes impersonate, if any."""
+    return _identity.get()
+
+
+class _Repeated(str):
+    """One header sent once per value (Impersonate-Group: one per group), as client-go does."""
+
+    values: tuple[str, ...]
+
+    def __new__(cls, values: tuple[str, ...]):
+        header = super().__new__(cls, ", ".join(values))
+        header.values = values
+        return header
+
+
+def _impersonation_headers(identity: Identity) -> dict[str, str]:
+    headers = {"Impersonate-User": identity.user}
+    if len(identity.groups) == 1:
+        headers["Impersonate-Group"] = identity.groups[0]
+    elif identity.groups:
+        headers["Impersonate-Group"] = _Repeated(identity.groups)
+    return headers
+
+
+class _RepeatedHeaders:
+    """Wraps the client's urllib3 pool so a _Repeated header goes out once per value: the
+    generated client keeps headers in a plain dict, which holds one value per name."""
+
+    def __init__(self, pool) -> None:
+        self._pool = pool
+
+    def __getattr__(self, name: str):
+        return getattr(self._pool, name)
+
+    def request(self, method, url, *args, headers=None, **kwargs):
+        if headers and any(isinstance(value, _Repeated) for value in headers.values()):
+            expanded = urllib3.HTTPHeaderDict()
+            for key, value in headers.items():
+                for one in value.values if isinstance(value, _Repeated) else (value,):
+                    expanded.add(key, one)
+            headers = expanded
+        return self._pool.request(method, url, *args, headers=headers, **kwargs)
+
+
+def _refused_as(
+    identity: Identity, message: str, verb: str, resource: str, namespace: str
+) -> Forbidden:
+    """A 403 met while impersonating: the user may not do it, or Dynamote may not act as them."""
+    if "cannot impersonate" in message:
+        return Forbidden(
+            f"Forbidden: Dynamote's account may not act as {identity.user}. Grant it the "
+            '"impersonate" verb on users and groups (deploy/impersonate/). '
+            f"The cluster said: {message}",
+            verb="impersonate",
+            resource="users",
+        )
+    where = f' in namespace "{namespace}"' if namespace else ""
+    return Forbidden(
+        f"Forbidden: Kubernetes does not allow {identity.user} to {verb} {resource}{where}. "
+        f"Ask a cluster admin for a RoleBinding that grants it. The cluster said: {message}",
+        verb=verb,
+        resource=resource,
+        namespace=namespace,
+    )
 
 
 # --- one deadline per request ---------------------------------------------------------------
@@ -372,6 +471,9 @@ def _call(verb: str, resource: str, namespace: str, fn: Callable[..., Any], *arg
     """Runs one API call with the timeout, logging, and error translation."""
     started = time.perf_counter()
     status: int | str = "error"
+    identity = _identity.get() if verb in IMPERSONATED_VERBS else None
+    if identity is not None:
+        kwargs["_headers"] = {**kwargs.get("_headers", {}), **_impersonation_headers(identity)}
     try:
         try:
             timeout = _timeout()
@@ -383,7 +485,7 @@ def _call(verb: str, resource: str, namespace: str, fn: Callable[..., Any], *arg
         return result
     except ApiException as exc:
         status = exc.status
-        error = _translate(exc, verb, resource, namespace)
+        error = _translate(exc, verb, resource, namespace, identity)
         note(error)
         raise error from exc
     except (urllib3.exceptions.HTTPError, OSError) as exc:
@@ -399,12 +501,13 @@ def _call(verb: str, resource: str, namespace: str, fn: Callable[..., Any], *arg
         raise error from exc
     finally:
         logger.info(
-            "cluster verb=%s resource=%s namespace=%s status=%s duration_ms=%.0f",
+            "cluster verb=%s resource=%s namespace=%s status=%s duration_ms=%.0f%s",
             verb,
             resource,
             namespace or "-",
             status,
             (time.perf_counter() - started) * 1000,
+            f" as={identity.user}" if identity else "",
         )
 
 
@@ -968,3 +1071,32 @@ def dgdsa_scale(*, namespace: str, name: str, replicas: int) -> dict:
         _preload_content=False,
     )
     return _json(response)
+
+
+# Access reviews (DYNAMOTE_IMPERSONATE)
+
+
+def can_i(
+    *, verb: str, resource: str, namespace: str, group: str = GROUP, subresource: str = ""
+) -> bool:
+    """Whether the acting user may do `verb` on `resource` in `namespace` (a
+    SelfSubjectAccessReview made as that user; as Dynamote's own account outside a request)."""
+    _check_names(namespace=namespace or None)
+    attributes = {"verb": verb, "group": group, "resource": resource, "namespace": namespace}
+    if subresource:
+        attributes["subresource"] = subresource
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+    api = k8s.AuthorizationV1Api(_client().api)
+    response = _call(
+        "create",
+        "selfsubjectaccessreviews",
+        namespace,
+        api.create_self_subject_access_review,
+        body,
+        _preload_content=False,
+    )
+    return bool((_json(response).get("status") or {}).get("allowed"))

@@ -90,6 +90,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "access.middleware.BearerTokenMiddleware",
+    "access.middleware.ImpersonationMiddleware",
     "access.audit.AuditActorMiddleware",
     "dynamote.api.ApiMiddleware",
     "dynamote.middleware.LoginRequiredMiddleware",
@@ -210,6 +211,14 @@ DYNAMOTE_DEFAULT_ROLE = env_choice(
 )
 DYNAMOTE_DEFAULT_ROLE = "" if DYNAMOTE_DEFAULT_ROLE == "none" else DYNAMOTE_DEFAULT_ROLE
 DYNAMOTE_AUDIT_RETENTION_DAYS = env_int("DYNAMOTE_AUDIT_RETENTION_DAYS", 365, minimum=1)
+# Let Kubernetes decide (access/kube.py): writes impersonate the signed-in user, and cluster
+# actions are allowed as the cluster's RBAC answers for them. Names as kube-apiserver knows them.
+DYNAMOTE_IMPERSONATE = env_bool("DYNAMOTE_IMPERSONATE", False)
+DYNAMOTE_IMPERSONATE_USERNAME = env_choice(
+    "DYNAMOTE_IMPERSONATE_USERNAME", "username", ["username", "email"]
+)
+DYNAMOTE_IMPERSONATE_USER_PREFIX = env_str("DYNAMOTE_IMPERSONATE_USER_PREFIX")
+DYNAMOTE_IMPERSONATE_GROUP_PREFIX = env_str("DYNAMOTE_IMPERSONATE_GROUP_PREFIX")
 # What Deployers may reference (Admins may reference anything): Secret names, as NAME (every
 # namespace) or NAMESPACE:NAME, and image prefixes.
 DYNAMOTE_ALLOWED_SECRETS = env_list("DYNAMOTE_ALLOWED_SECRETS") or ["hf-token-secret"]

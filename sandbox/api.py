@@ -23,11 +23,21 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import adapters, cel, schema
+from . import adapters, cel, protobuf, schema
 from .clock import Clock, rfc3339
 from .conversion import convert_dgd
 from .operator import Simulation
-from .rbac import allowed, forbidden_message
+from .rbac import (
+    RBAC_GROUP,
+    Subject,
+    allowed,
+    authenticated,
+    binding_errors,
+    bound_rules,
+    forbidden_message,
+    impersonated,
+    impersonation_checks,
+)
 from .seed import namespace_object
 from .selectors import SelectorError, label_matcher, parse_field_selector, parse_label_selector
 from .store import INDEXED_LABEL, Entry, Store, dumps
@@ -179,6 +189,17 @@ SSAR = Resource(
     ("create",),
 )
 CR_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update")
+# RBAC objects tests and kubectl create; the authorizer reads them on every request.
+RBAC_VERBS = ("create", "delete", "get", "list")
+RBAC = {
+    r.name: r
+    for r in (
+        Resource("roles", RBAC_GROUP, "Role", True, RBAC_VERBS),
+        Resource("rolebindings", RBAC_GROUP, "RoleBinding", True, RBAC_VERBS),
+        Resource("clusterroles", RBAC_GROUP, "ClusterRole", False, RBAC_VERBS),
+        Resource("clusterrolebindings", RBAC_GROUP, "ClusterRoleBinding", False, RBAC_VERBS),
+    )
+}
 
 
 @dataclass
@@ -356,7 +377,9 @@ class Api:
         if self.faults.latency:
             time.sleep(self.faults.latency)
         info = None
+        subject = authenticated(self.user)
         try:
+            subject = self._impersonate(subject, headers)
             info = self._parse(method, path, query)
             failure = self.faults.take_failure()
             if failure is not None:
@@ -367,7 +390,7 @@ class Api:
                 if info is None:
                     response = self._discovery(path)
                 else:
-                    response = self._serve(info, query, headers, body)
+                    response = self._serve(info, query, headers, body, subject)
                     if info.verb not in ("get", "list", "watch"):
                         # The operator and kubelet react to writes at once, as their watches do.
                         self.sim.reconcile(self.clock.now())
@@ -375,9 +398,53 @@ class Api:
             response = Response(
                 err.code, status_body(err.code, err.reason, err.message, err.details)
             )
-        return self._record(method, path, info, response)
+        return self._record(method, path, info, response, subject)
 
-    def _record(self, method: str, path: str, info: RequestInfo | None, response: Response):
+    def _impersonate(self, caller: Subject, headers: dict) -> Subject:
+        """The subject the request acts as: the caller, or the user it impersonates.
+
+        As kube-apiserver: the caller needs the `impersonate` verb on the user (or the service
+        account) and on each group, else 403; the request is then authorized as that user.
+        """
+        user = headers.get("impersonate-user", "").strip()
+        groups = [g.strip() for g in headers.get("impersonate-group", "").split("\n") if g.strip()]
+        if not user:
+            if groups:
+                raise ApiError(
+                    500,
+                    f"Internal error occurred: requested {groups} without impersonating a user",
+                    {},
+                )
+            return caller
+        for resource, namespace, name in impersonation_checks(user, groups):
+            rules = self._rules(caller, namespace)
+            if not allowed(rules, "impersonate", "", resource, name):
+                message = forbidden_message(
+                    caller.user, "impersonate", "", resource, namespace, name
+                )
+                raise ApiError(403, message, {"name": name, "kind": resource})
+        return impersonated(user, groups)
+
+    def _rules(self, subject: Subject, namespace: str) -> list[dict]:
+        """The rules the subject holds for a request in the namespace ("": cluster scope)."""
+        rules = bound_rules(subject, namespace, self._rbac_objects)
+        if subject.user == self.user:
+            # The kubeconfig's own user also holds the permissions the sandbox was given.
+            rules = [*self.permissions, *rules]
+        return rules
+
+    def _rbac_objects(self, resource: str, namespace: str | None) -> list[dict]:
+        key = RBAC[resource].store_key
+        return [entry.obj for entry in self.store.entries(key, namespace)]
+
+    def _record(
+        self,
+        method: str,
+        path: str,
+        info: RequestInfo | None,
+        response: Response,
+        subject: Subject | None = None,
+    ):
         verb = info.verb if info else "get"
         resource = info.rbac_resource if info else ""
         namespace = info.namespace if info else ""
@@ -393,6 +460,7 @@ class Api:
                     "name": info.name if info else "",
                     "status": response.status,
                     "time": self.clock.now(),
+                    "user": subject.user if subject else self.user,
                 }
             )
         return response
@@ -429,6 +497,8 @@ class Api:
         not_found = ApiError(404, "the server could not find the requested resource", {})
         if info.group == "" and info.version == "v1" and info.resource in CORE:
             resource, crd = CORE[info.resource], None
+        elif info.group == RBAC_GROUP and info.version == "v1" and info.resource in RBAC:
+            resource, crd = RBAC[info.resource], None
         elif (info.group, info.version, info.resource) == (CRDS.group, "v1", CRDS.name):
             resource, crd = CRDS, None
         elif (info.group, info.version, info.resource) == (DEPLOYMENTS.group, "v1", "deployments"):
@@ -451,11 +521,12 @@ class Api:
             raise not_found
         return resource, crd
 
-    def _authorize(self, info: RequestInfo, resource: Resource) -> None:
+    def _authorize(self, info: RequestInfo, resource: Resource, subject: Subject) -> None:
         if resource is SSAR:
-            return  # every authenticated user may ask what it can do
+            return  # every authenticated user may ask what it can do (system:basic-user)
         group = info.group
-        denied = not allowed(self.permissions, info.verb, group, info.rbac_resource, info.name)
+        rules = self._rules(subject, info.namespace)
+        denied = not allowed(rules, info.verb, group, info.rbac_resource, info.name)
         if (
             not denied
             and info.verb == "create"
@@ -465,7 +536,7 @@ class Api:
             denied = True
         if denied:
             message = forbidden_message(
-                self.user, info.verb, group, info.rbac_resource, info.namespace, info.name
+                subject.user, info.verb, group, info.rbac_resource, info.namespace, info.name
             )
             details = {"kind": info.resource}
             if group:
@@ -474,9 +545,11 @@ class Api:
                 details["name"] = info.name
             raise ApiError(403, message, details)
 
-    def _serve(self, info: RequestInfo, query: dict, headers: dict, body: bytes) -> Response:
+    def _serve(
+        self, info: RequestInfo, query: dict, headers: dict, body: bytes, subject: Subject
+    ) -> Response:
         resource, crd = self._resource(info)
-        self._authorize(info, resource)
+        self._authorize(info, resource, subject)
         verbs = resource.verbs
         if crd and info.subresource in ("status", "scale"):
             verbs = ("get", "patch", "update")
@@ -499,7 +572,7 @@ class Api:
                 return self._pod_log(info, query)
             return self._get(info, resource, crd, table, metadata_only)
         if resource is SSAR:
-            return self._access_review(body)
+            return self._access_review(body, headers, subject)
         payload = self._decode(body, headers, info.verb)
         dry_run = query.get("dryRun") == "All"
         if info.verb in ("delete", "deletecollection") and isinstance(payload, dict):
@@ -1201,6 +1274,15 @@ class Api:
         meta = obj["metadata"]
         if resource.name == "namespaces":
             errors = self._name_errors(meta, label=True)
+        elif resource.group == RBAC_GROUP:
+            # RBAC names are path segments ("system:basic-user"), not DNS names.
+            self._require_namespace(info.namespace)
+            errors = [
+                schema.FieldError(path, message, schema.INVALID)
+                for path, message in binding_errors(resource.kind, obj)
+            ]
+            if not meta.get("name"):
+                errors = self._name_errors(meta) + errors
         else:
             self._require_namespace(info.namespace)
             errors = self._name_errors(meta)
@@ -1259,8 +1341,16 @@ class Api:
         }
         return Response(200, dumps(body))
 
-    def _access_review(self, payload: bytes) -> Response:
-        review = json.loads(payload or b"{}")
+    def _access_review(self, payload: bytes, headers: dict, subject: Subject) -> Response:
+        try:
+            if headers.get("content-type", "").startswith(protobuf.CONTENT_TYPE):
+                review = protobuf.access_review(payload)  # `kubectl auth can-i`
+            else:
+                review = json.loads(payload or b"{}")
+        except (ValueError, IndexError, UnicodeDecodeError) as err:
+            raise ApiError(400, f"error decoding request body: {err}", {}) from err
+        if not isinstance(review, dict):
+            raise ApiError(400, "the body of the request must be a JSON object", {})
         spec = review.get("spec") or {}
         attrs = spec.get("resourceAttributes")
         if attrs:
@@ -1269,7 +1359,8 @@ class Api:
                 resource = f"{resource}/{attrs['subresource']}"
             verb, group = attrs.get("verb", ""), attrs.get("group", "")
             namespace = attrs.get("namespace", "")
-            ok = allowed(self.permissions, verb, group, resource, attrs.get("name", ""))
+            rules = self._rules(subject, namespace)
+            ok = allowed(rules, verb, group, resource, attrs.get("name", ""))
             if (
                 ok
                 and verb == "create"
@@ -1313,8 +1404,36 @@ class Api:
             # (it asks about Namespace for groups it finds no document for), so that
             # `kubectl apply` relies on fieldValidation=Strict instead of client-side schemas.
             return Response(
-                200, dumps({"paths": {"api/v1": {"serverRelativeURL": "/openapi/v3/api/v1"}}})
+                200,
+                dumps(
+                    {
+                        "paths": {
+                            "api/v1": {"serverRelativeURL": "/openapi/v3/api/v1"},
+                            f"apis/{RBAC_GROUP}/v1": {
+                                "serverRelativeURL": f"/openapi/v3/apis/{RBAC_GROUP}/v1"
+                            },
+                        }
+                    }
+                ),
             )
+        if path == f"/openapi/v3/apis/{RBAC_GROUP}/v1":
+            # The same for RBAC objects, so `kubectl apply` of a Role or binding validates here.
+            paths = {}
+            for resource in RBAC.values():
+                scope = "/namespaces/{namespace}" if resource.namespaced else ""
+                gvk = {"group": RBAC_GROUP, "version": "v1", "kind": resource.kind}
+                paths[f"/apis/{RBAC_GROUP}/v1{scope}/{resource.name}/{{name}}"] = {
+                    "patch": {
+                        "x-kubernetes-group-version-kind": gvk,
+                        "parameters": [
+                            {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}}
+                        ],
+                        "responses": {},
+                    }
+                }
+            info = {"title": "Kubernetes", "version": KUBE_VERSION["gitVersion"]}
+            document = {"openapi": "3.0.0", "info": info, "paths": paths}
+            return Response(200, dumps(document | {"components": {"schemas": {}}}))
         if path == "/openapi/v3/api/v1":
             patch = {
                 "x-kubernetes-group-version-kind": {
@@ -1366,8 +1485,14 @@ class Api:
             DEPLOYMENTS.group: ["v1"],
             CRDS.group: ["v1"],
             SSAR.group: ["v1"],
+            RBAC_GROUP: ["v1"],
         }
-        preferred: dict[str, str] = {DEPLOYMENTS.group: "v1", CRDS.group: "v1", SSAR.group: "v1"}
+        preferred: dict[str, str] = {
+            DEPLOYMENTS.group: "v1",
+            CRDS.group: "v1",
+            SSAR.group: "v1",
+            RBAC_GROUP: "v1",
+        }
         for (group, _plural), crd in self.crds.items():
             versions = groups.setdefault(group, [])
             for v in self._served(crd):
@@ -1395,6 +1520,8 @@ class Api:
             return [CRDS]
         if (group, version) == (SSAR.group, "v1"):
             return [SSAR]
+        if (group, version) == (RBAC_GROUP, "v1"):
+            return list(RBAC.values())
         found = [
             self._crd_resource(crd)
             for (g, _), crd in self.crds.items()

@@ -34,7 +34,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
+        headers: dict[str, str] = {}
+        for key, value in self.headers.items():
+            # A repeated header (Impersonate-Group, one per group) keeps every value.
+            key = key.lower()
+            headers[key] = f"{headers[key]}\n{value}" if key in headers else value
         response = self.server.api.handle(self.command, self.path, headers, body)
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
