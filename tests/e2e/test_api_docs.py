@@ -1,0 +1,36 @@
+"""The API's interactive documentation works in Chromium with nothing from outside."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_csp import CspWatch
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_api_docs_page_shows_every_route_from_dynamotes_own_files(
+    logged_in_page: Page, live_server
+):
+    page = logged_in_page
+    outside: list[str] = []
+    page.on(
+        "request",
+        lambda request: (
+            None
+            if request.url.startswith((live_server.url, "data:"))
+            else outside.append(request.url)
+        ),
+    )
+    watch = CspWatch(page, live_server.url)
+    watch.goto("/api/docs")
+
+    expect(page.get_by_role("heading", name="Dynamote")).to_be_visible()
+    operation = page.get_by_role("button", name="POST /api/deployments/{name}/adopt", exact=False)
+    expect(operation.first).to_be_visible()
+    operation.first.click()
+    expect(page.get_by_text("Label a DGD created outside Dynamote").first).to_be_visible()
+    expect(page.get_by_role("button", name="Authorize")).to_be_visible()
+    watch.collect()
+
+    assert outside == []
+    assert not watch.problems, "\n".join(watch.problems)
