@@ -250,7 +250,7 @@ def list_models(
     request,
     q: Annotated[str, Query(description="Search name, repo, description and task.")] = "",
     engine: Annotated[
-        list[Literal["vllm", "sglang", "trtllm"]] | None,
+        list[Literal["vllm", "sglang", "trtllm"]],
         Query(description="Only models that run on every engine given (repeat it)."),
     ] = None,
 ):

@@ -40,8 +40,12 @@ class _Response(DjangoOpenAPIResponse):
 
 
 def check(response):
-    """Fails unless the document describes this answer: status, content type and body."""
-    spec().validate_response(_Request(response.wsgi_request), _Response(response))
+    """Fails unless the document describes this answer: status, content type and body; and,
+    for a success, the request too (its query parameters and body as documented)."""
+    request = _Request(response.wsgi_request)
+    spec().validate_response(request, _Response(response))
+    if response.status_code < 300:
+        spec().validate_request(request)
     return response
 
 

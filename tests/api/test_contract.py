@@ -1,8 +1,11 @@
 """The OpenAPI document describes every /api/ route, and every answer matches it."""
 
+import re
+
 import jsonschema
 import pytest
 from django.test import Client
+from openapi_spec_validator import validate
 
 from access.tokens import create_token
 from deployments import cluster
@@ -158,3 +161,21 @@ def test_a_body_that_is_not_json_and_an_unknown_route(api, db):
     assert check(response).status_code == 400
     unknown = api.client.get("/api/nothing-here")
     assert unknown.status_code == 404 and unknown.json()["fields"] == {}
+
+
+def test_the_document_is_valid_openapi_and_its_page_needs_nothing_from_outside(admin_client):
+    document_ = admin_client.get("/api/openapi.json").json()
+    validate(document_)  # the OpenAPI 3.1 meta-schema
+    schemes = document_["components"]["securitySchemes"]
+    assert schemes["BearerToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["BearerToken"]["description"],
+    }
+    assert schemes["SessionCookie"]["in"] == "cookie"
+    assert document_["paths"]["/api/health"]["get"].get("security") is None
+    page = admin_client.get("/api/docs")
+    html = page.content.decode()
+    assert page.status_code == 200 and "/static/ninja/swagger-ui-bundle" in html
+    assert re.findall(r'(?:src|href)="(?!/static/)[^"]*"', html) == []
+    assert '"validatorUrl": null' in html
