@@ -252,7 +252,7 @@ def list_models(
     engine: Annotated[
         list[Literal["vllm", "sglang", "trtllm"]],
         Query(description="Only models that run on every engine given (repeat it)."),
-    ] = None,
+    ] = (),
 ):
     """The published catalog, filtered like the catalog page."""
 
@@ -271,7 +271,9 @@ class DynamoRelease(Out):
 
 
 class ClusterStatus(Out):
-    state: str = Field(description="connected, unreachable, unauthorized or no-dynamo.")
+    state: Literal["connected", "unreachable", "not_installed"] = Field(
+        description="not_installed: the cluster serves no DynamoGraphDeployment API."
+    )
     label: str
     message: str
     server: str
@@ -581,7 +583,7 @@ class Revision(Out):
     outcome: str
     message: str
     generation: int | None
-    summary: str | list[str]
+    summary: list[str]
 
 
 class Revisions(Out):

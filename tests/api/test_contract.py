@@ -8,7 +8,7 @@ from django.test import Client
 from openapi_spec_validator import validate
 
 from access.tokens import create_token
-from deployments import cluster
+from deployments import cluster, mirror
 from dynamote.openapi import document
 from tests.api.contract import ApiClient, api_routes, check
 from tests.dashboard.conftest import dgd_manifest
@@ -179,3 +179,21 @@ def test_the_document_is_valid_openapi_and_its_page_needs_nothing_from_outside(a
     assert page.status_code == 200 and "/static/ninja/swagger-ui-bundle" in html
     assert re.findall(r'(?:src|href)="(?!/static/)[^"]*"', html) == []
     assert '"validatorUrl": null' in html
+
+
+def test_answers_while_the_cluster_is_unreachable(api, cluster_sandbox):
+    cluster.dgd_create(manifest=dgd_manifest("llama"))
+    listing = api.get("/api/deployments").json()
+    assert listing["stale"] is False and listing["deployments"]
+    cluster_sandbox.stop()
+    mirror.shared_cache.expire(lambda key: key[1] == "dgds")
+    stale = api.get("/api/deployments").json()
+    assert stale["stale"] is True and stale["error"]
+    assert api.get("/api/cluster/status").json()["state"] == "unreachable"
+    for path in ("/api/deployments/llama", "/api/deployments/llama/config"):
+        assert api.get(path).status_code == 503
+    assert api.post("/api/deployments/llama/adopt").status_code == 503
+    assert api.post("/api/deployments/llama/restart", {}).status_code == 503
+    assert api.patch("/api/deployments/llama", {"replicas": {"x": 1}}).status_code == 503
+    mirror.shared_cache.clear()
+    assert api.get("/api/deployments").status_code == 503
