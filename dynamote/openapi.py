@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -47,7 +48,7 @@ class BearerToken(HttpBearer):
 class SessionCookie(APIKeyCookie):
     """The session of the sign-in page; writes also send `X-CSRFToken` and `Referer`."""
 
-    param_name = "sessionid"
+    param_name = settings.SESSION_COOKIE_NAME
     openapi_description = (
         "The session cookie of /login/. Writes (POST, PATCH, DELETE) also send the "
         "`csrftoken` cookie's value as `X-CSRFToken` and a same-origin `Referer`."
