@@ -53,6 +53,9 @@ def test_the_config_of_an_external_or_absent_deployment_is_refused(member_client
     assert missing.json()["error"] == 'There is no deployment "nope" in namespace "default".'
     bad = member_client.get("/api/deployments/outside/config?namespace=Bad")
     assert bad.status_code == 400 and "namespace" in bad.json()["fields"]
+    name = member_client.get("/api/deployments/Bad.Name/config")
+    assert name.status_code == 400 and "name" in name.json()["fields"]
+    assert member_client.post("/api/deployments/Bad.Name/adopt").status_code == 400
 
 
 def test_adopting_labels_an_external_deployment_once_and_is_audited(member_client, cluster_sandbox):
