@@ -194,6 +194,8 @@ YAML_BODY = {
 
 
 class Health(Out):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: Literal["ok"]
 
 
@@ -293,6 +295,27 @@ def cluster_status(request):
 
 
 class AuditEntry(Out):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "time": "2026-11-27T10:00:00+00:00",
+                    "actor": "alice",
+                    "auth": "token:ci",
+                    "client": "10.0.0.7",
+                    "request_id": "6f1c2a9e0b7d4c11",
+                    "action": "deploy",
+                    "namespace": "team-a",
+                    "name": "qwen3-8b-vllm",
+                    "summary": "qwen3-8b on vllm (v1beta1)",
+                    "diff": "",
+                    "outcome": "succeeded",
+                    "message": "Created team-a/qwen3-8b-vllm.",
+                }
+            ]
+        }
+    )
+
     time: str
     actor: str
     auth: str = Field(description="password, sso or token:<name>.")
@@ -399,6 +422,21 @@ def list_deployments(
 
 
 class Created(Out):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "deployment": {
+                        "apiVersion": "nvidia.com/v1beta1",
+                        "kind": "DynamoGraphDeployment",
+                    },
+                    "submission": 7,
+                    "url": "/deployments/default/qwen3-8b-vllm/",
+                }
+            ]
+        }
+    )
+
     deployment: dict[str, Any] = Field(description="The DGD as the cluster created it.")
     submission: int
     url: str
@@ -468,6 +506,25 @@ def create_deployment(
 
 
 class Pod(Out):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "qwen3-8b-vllm-vllmworker-0",
+                    "component": "VllmWorker",
+                    "phase": "Running",
+                    "reason": "",
+                    "ready": True,
+                    "restarts": 0,
+                    "node": "gpu-h100-1",
+                    "createdAt": "2026-11-27T10:00:00+00:00",
+                    "age": "5m",
+                    "gpus": 1,
+                }
+            ]
+        }
+    )
+
     name: str
     component: str
     phase: str
@@ -507,6 +564,12 @@ def get_deployment(request, name: NAME, namespace: NAMESPACE = None):
 
 
 class Deleted(Out):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"deleted": "qwen3-8b-vllm", "namespace": "default", "deletionId": 12}]
+        }
+    )
+
     deleted: str
     namespace: str
     deletionId: int
@@ -575,9 +638,28 @@ def list_pods(request, name: NAME, namespace: NAMESPACE = None):
 
 
 class Revision(Out):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "revision": 2,
+                    "action": "scale",
+                    "source": "dynamote",
+                    "user": "alice",
+                    "createdAt": "2026-11-27T10:00:00+00:00",
+                    "note": "more traffic",
+                    "outcome": "succeeded",
+                    "message": "Applied.",
+                    "generation": 3,
+                    "summary": ["Replicas only: no pod restarts."],
+                }
+            ]
+        }
+    )
+
     revision: int
     action: str
-    source: str
+    source: Literal["dynamote", "outside"]
     user: str | None
     createdAt: str
     note: str
@@ -604,6 +686,8 @@ def list_revisions(request, name: NAME, namespace: NAMESPACE = None):
 
 
 class RevisionDetail(Revision):
+    model_config = ConfigDict(json_schema_extra=None)
+
     spec: dict[str, Any]
     diff: str
     apiVersion: str
