@@ -15,10 +15,11 @@ response=answers(200, Model, 404, ...))` whose parameters are the query paramete
 from __future__ import annotations
 
 import json
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from ninja import NinjaAPI, Path, Query, Schema
@@ -860,16 +861,23 @@ class _LocalSwagger(Swagger):
 _DOCS = _LocalSwagger(settings={"validatorUrl": None, "tryItOutEnabled": False})
 
 
+@cache
+def _document_json() -> str:
+    return json.dumps(api.get_openapi_schema(path_prefix="/api"))
+
+
 def document() -> dict:
-    """The OpenAPI document of every /api/ route, as JSON would read it (string keys)."""
-    return json.loads(json.dumps(api.get_openapi_schema(path_prefix="/api")))
+    """The OpenAPI document of every /api/ route, as JSON would read it (string keys).
+
+    Built once per process (about 0.3 s): the routes do not change while it runs."""
+    return json.loads(_document_json())
 
 
 @requires(Action.VIEW)
 @require_GET
-def openapi_json(request: HttpRequest) -> JsonResponse:
+def openapi_json(request: HttpRequest) -> HttpResponse:
     """GET /api/openapi.json."""
-    return JsonResponse(document())
+    return HttpResponse(_document_json(), content_type="application/json")
 
 
 @requires(Action.VIEW)
