@@ -26,9 +26,12 @@ urlpatterns = [
         name="api-deployment-restart",
     ),
     path("deployments/<k8sname:name>/manifest", reuse.api_manifest, name="api-deployment-manifest"),
+    path("deployments/<k8sname:name>/config", reuse.api_config, name="api-deployment-config"),
+    path("deployments/<k8sname:name>/adopt", reuse.api_adopt, name="api-deployment-adopt"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     re_path(
-        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest)?$", dashboard.api_invalid_name
+        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest|/config|/adopt)?$",
+        dashboard.api_invalid_name,
     ),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),
 ]

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "template_partials",
+    "ninja",  # the OpenAPI document's Swagger UI, from its bundled static files
     "dynamote",
     "catalog",
     "deployments",

@@ -3,12 +3,14 @@ from django.urls import include, path
 
 from access import oidc
 from access import views as access_views
-from dynamote import views
+from dynamote import openapi, views
 
 urlpatterns = [
     path("", include("catalog.urls")),
     path("deployments/", include("deployments.urls")),
     path("api/health", views.health, name="health"),
+    path("api/openapi.json", openapi.openapi_json, name="api-openapi"),
+    path("api/docs", openapi.openapi_docs, name="api-docs"),
     path("api/", include("catalog.api_urls")),
     path("api/", include("deployments.api_urls")),
     path("api/audit", access_views.api_audit, name="api-audit"),

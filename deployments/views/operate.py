@@ -275,7 +275,7 @@ def rollback(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
 # --- JSON -----------------------------------------------------------------------------------------
 
 
-def _namespace(request: HttpRequest, action: Action = Action.VIEW) -> str:
+def api_namespace(request: HttpRequest, action: Action = Action.VIEW) -> str:
     """The query's namespace (or the default), checked, and the user's role in it."""
     try:
         namespace = dashboard._json_namespace(request, settings.DYNAMOTE_DEFAULT_NAMESPACE)
@@ -285,7 +285,19 @@ def _namespace(request: HttpRequest, action: Action = Action.VIEW) -> str:
     return namespace
 
 
-def _cluster_json(exc: ClusterError, name: str, namespace: str) -> JsonResponse:
+# What a change of a running deployment may raise, each answered by `_change_json`.
+CHANGE_ERRORS = (changes.Stale, changes.ChangeRefused, ClusterError)
+
+
+def _change_json(
+    exc: changes.Stale | changes.ChangeRefused | ClusterError, name: str, namespace: str
+) -> JsonResponse:
+    """The one JSON answer for each of CHANGE_ERRORS: 409 with the newer version's diff for a
+    stale change, 400 with the fields for a refused one, 404 or the cluster's status."""
+    if isinstance(exc, changes.Stale):
+        return error_response(exc.message, status=409, **exc.preview.as_json())
+    if isinstance(exc, changes.ChangeRefused):
+        return error_response(exc.message, status=400, fields=exc.fields)
     if isinstance(exc, NotFound):
         return error_response(not_found_message(namespace=namespace, name=name), status=404)
     return error_response(exc.message, status=exc.status)
@@ -320,7 +332,7 @@ def api_deployment(request: HttpRequest, name: str) -> HttpResponse:
 
 def api_patch(request: HttpRequest, name: str) -> JsonResponse:
     """PATCH /api/deployments/<name>: {"replicas": {...}} and/or {"config": {...}}."""
-    namespace = _namespace(request, Action.EDIT)
+    namespace = api_namespace(request, Action.EDIT)
     body = read_json_object(request)
     unknown = sorted(set(body) - {"replicas", "config", "resourceVersion", "note", "confirm"})
     if unknown:
@@ -350,12 +362,8 @@ def api_patch(request: HttpRequest, name: str) -> JsonResponse:
             confirm_zero=bool(body.get("confirm", True)),
             note=str(body.get("note") or ""),
         )
-    except changes.Stale as exc:
-        return error_response(exc.message, status=409, **exc.preview.as_json())
-    except changes.ChangeRefused as exc:
-        return error_response(exc.message, status=400, fields=exc.fields)
-    except ClusterError as exc:
-        return _cluster_json(exc, name, namespace)
+    except CHANGE_ERRORS as exc:
+        return _change_json(exc, name, namespace)
     return JsonResponse(
         {
             **preview.as_json(),
@@ -382,7 +390,7 @@ def _api_edit(request: HttpRequest, namespace: str, name: str, body: dict, *, dr
     try:
         dgd = changes._read(namespace, name)
     except ClusterError as exc:
-        return _cluster_json(exc, name, namespace)
+        return _change_json(exc, name, namespace)
     submission = deployed_submission(namespace=namespace, name=name)
     model = catalog_get(slug=submission.model_slug) if submission else None
     if submission is None or model is None or is_external(dgd):
@@ -415,12 +423,8 @@ def _api_edit(request: HttpRequest, namespace: str, name: str, body: dict, *, dr
             note=str(body.get("note") or ""),
             dry_run=dry_run,
         )
-    except changes.Stale as exc:
-        return error_response(exc.message, status=409, **exc.preview.as_json())
-    except changes.ChangeRefused as exc:
-        return error_response(exc.message, status=400, fields=exc.fields)
-    except ClusterError as exc:
-        return _cluster_json(exc, name, namespace)
+    except CHANGE_ERRORS as exc:
+        return _change_json(exc, name, namespace)
     return JsonResponse(
         {
             **preview.as_json(),
@@ -434,11 +438,11 @@ def _api_edit(request: HttpRequest, namespace: str, name: str, body: dict, *, dr
 @require_GET
 def api_revisions(request: HttpRequest, name: str) -> JsonResponse:
     """GET /api/deployments/<name>/revisions: newest first."""
-    namespace = _namespace(request)
+    namespace = api_namespace(request)
     try:
         dgd = changes._read(namespace, name)
     except ClusterError as exc:
-        return _cluster_json(exc, name, namespace)
+        return _change_json(exc, name, namespace)
     changes.revisions_observe(dgd=dgd)
     uid = (dgd.get("metadata") or {}).get("uid")
     found = changes.revision_list(namespace=namespace, name=name, uid=uid)
@@ -456,13 +460,13 @@ def api_revisions(request: HttpRequest, name: str) -> JsonResponse:
 @require_GET
 def api_revision(request: HttpRequest, name: str, number: int) -> JsonResponse:
     """GET /api/deployments/<name>/revisions/<n>: the spec, its diff, and the diff to live."""
-    namespace = _namespace(request)
+    namespace = api_namespace(request)
     try:
         dgd, found = _live_and_revision(namespace, name, number)
     except Http404 as exc:
         return error_response(str(exc), status=404)
     except ClusterError as exc:
-        return _cluster_json(exc, name, namespace)
+        return _change_json(exc, name, namespace)
     preview = changes.spec_preview(
         namespace=namespace, name=name, spec=found.spec, action="rollback", dgd=dgd
     )
@@ -473,7 +477,7 @@ def api_revision(request: HttpRequest, name: str, number: int) -> JsonResponse:
 @require_POST
 def api_rollback(request: HttpRequest, name: str) -> JsonResponse:
     """POST /api/deployments/<name>/rollback {"revision": n} [?dryRun=true]."""
-    namespace = _namespace(request, Action.ROLLBACK)
+    namespace = api_namespace(request, Action.ROLLBACK)
     body = read_json_object(request)
     number = body.get("revision")
     if isinstance(number, bool) or not isinstance(number, int) or number < 1:
@@ -492,10 +496,8 @@ def api_rollback(request: HttpRequest, name: str) -> JsonResponse:
         )
     except Revision.DoesNotExist as exc:
         return error_response(str(exc), status=404, fields={"revision": [str(exc)]})
-    except changes.Stale as exc:
-        return error_response(exc.message, status=409, **exc.preview.as_json())
-    except ClusterError as exc:
-        return _cluster_json(exc, name, namespace)
+    except CHANGE_ERRORS as exc:
+        return _change_json(exc, name, namespace)
     return JsonResponse(
         {
             **preview.as_json(),

@@ -7,12 +7,12 @@ import secrets
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from access.decorators import requires
 from access.roles import Action, require
@@ -20,11 +20,12 @@ from deployments import cluster
 from deployments.cluster import ClusterError, NotFound
 from deployments.dgd import is_external
 from deployments.export import git_yaml
-from deployments.manifests import MANAGED_BY, MANAGED_BY_LABEL
+from deployments.manifests import MANAGED_BY, MANAGED_BY_LABEL, DeploymentConfig
 from deployments.prefill import initial_from_dgd
 from deployments.selectors import deployed_submission, not_found_message, valid_namespace
 from deployments.services import deployment_adopt, free_name
 from deployments.views.dashboard import _json_error, _json_namespace
+from deployments.views.operate import api_namespace
 from dynamote.api import error_response
 
 YAML = "application/yaml; charset=utf-8"
@@ -151,3 +152,71 @@ def adopt(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     else:
         messages.info(request, f"{name} is already managed by Dynamote: nothing changed.")
     return redirect(detail_url)
+
+
+# Each config field by the form's (snake_case) name, to read the form's values back as a config.
+_CONFIG_KEYS = {
+    name: field.alias or name
+    for name, field in DeploymentConfig.model_fields.items()
+    if not field.exclude
+}
+
+
+def config_from_dgd(dgd: dict, *, config: dict, manifest: dict) -> dict:
+    """The `POST /api/deployments` body that recreates a deployment: the stored config with
+    what the live DGD says instead where it differs, as the "Deploy a copy" form is filled."""
+    body = dict(config)
+    for key, value in initial_from_dgd(dgd, config=config, manifest=manifest).items():
+        if key in _CONFIG_KEYS and key != "engine_args":  # the form joins them into a line
+            body[_CONFIG_KEYS[key]] = value
+    return body
+
+
+@requires(Action.VIEW)
+@require_GET
+def api_config(request: HttpRequest, name: str) -> JsonResponse:
+    """GET /api/deployments/<name>/config[?namespace=]: the POST body that would recreate it."""
+    namespace = api_namespace(request)
+    try:
+        dgd = cluster.dgd_get(namespace=namespace, name=name)
+    except NotFound:
+        return error_response(not_found_message(namespace=namespace, name=name), status=404)
+    except ClusterError as exc:
+        return _json_error(exc)
+    submission = deployed_submission(namespace=namespace, name=name)
+    if submission is None or is_external(dgd):
+        message = (
+            f"{name} was not created with Dynamote's deploy form, so it has no config: "
+            f"GET /api/deployments/{name}/manifest?namespace={namespace} for its YAML."
+        )
+        return error_response(message, status=409)
+    return JsonResponse(
+        config_from_dgd(dgd, config=submission.config, manifest=submission.manifest)
+    )
+
+
+@requires(Action.EDIT)
+@require_POST
+def api_adopt(request: HttpRequest, name: str) -> JsonResponse:
+    """POST /api/deployments/<name>/adopt[?namespace=]: label it as managed by Dynamote."""
+    namespace = api_namespace(request, Action.EDIT)
+    try:
+        adopted = deployment_adopt(user=request.user, namespace=namespace, name=name)
+    except NotFound:
+        return error_response(not_found_message(namespace=namespace, name=name), status=404)
+    except ClusterError as exc:
+        return _json_error(exc)
+    message = (
+        f"{name} is now managed by Dynamote."
+        if adopted
+        else f"{name} is already managed by Dynamote: nothing changed."
+    )
+    return JsonResponse(
+        {
+            "adopted": adopted,
+            "name": name,
+            "namespace": namespace,
+            "label": f"{MANAGED_BY_LABEL}={MANAGED_BY}",
+            "message": message,
+        }
+    )

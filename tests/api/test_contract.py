@@ -1,0 +1,199 @@
+"""The OpenAPI document describes every /api/ route, and every answer matches it."""
+
+import re
+
+import jsonschema
+import pytest
+from django.test import Client
+from openapi_spec_validator import validate
+
+from access.tokens import create_token
+from deployments import cluster, mirror
+from dynamote.openapi import document
+from tests.api.contract import ApiClient, api_routes, check
+from tests.dashboard.conftest import dgd_manifest
+from tests.operate.test_operate import components
+
+METHODS = ("get", "post", "put", "patch", "delete")
+# Values for the path parameters when probing each route.
+PROBE = {"name": "no-such-deployment", "number": "1", "slug": "qwen3-8b"}
+
+
+def _url(path: str) -> str:
+    for key, value in PROBE.items():
+        path = path.replace("{" + key + "}", value)
+    return path
+
+
+@pytest.fixture
+def api(admin_client) -> ApiClient:
+    return ApiClient(admin_client)
+
+
+def test_every_api_route_is_documented_and_every_documented_path_is_routed(db):
+    documented = set(document()["paths"])
+    routed = set(api_routes())
+    assert routed - documented == set(), "add an operation in dynamote/openapi.py"
+    assert documented - routed == set()
+
+
+def test_every_method_a_route_answers_is_documented_and_no_other(admin_client, cluster_sandbox):
+    paths = document()["paths"]
+    wrong = []
+    for path in api_routes():
+        for method in METHODS:
+            body = () if method in ("get", "delete") else ("{}", "application/json")
+            response = getattr(admin_client, method)(_url(path), *body)
+            answered = response.status_code != 405
+            if answered != (method in paths[path]):
+                wrong.append(f"{method.upper()} {path}: {response.status_code}")
+    assert wrong == []
+
+
+def test_every_operation_answers_401_json_without_credentials(db):
+    anonymous = Client()
+    for path, operations in document()["paths"].items():
+        for method in operations:
+            response = check(getattr(anonymous, method)(_url(path)))
+            expected = 200 if path == "/api/health" else 401
+            assert response.status_code == expected, f"{method} {path}"
+
+
+def test_the_examples_match_their_schemas(db):
+    doc = document()
+    schemas = doc["components"]["schemas"]
+    checked = 0
+    for schema in schemas.values():
+        for example in schema.get("examples", []):
+            resolver = {"components": {"schemas": schemas}, **schema}
+            jsonschema.Draft202012Validator(resolver).validate(example)
+            checked += 1
+    assert checked >= 6
+
+
+def test_the_catalog_cluster_audit_and_document_answers(api, cluster_sandbox):
+    assert api.get("/api/health").status_code == 200
+    assert api.get("/api/models?q=qwen&engine=vllm").json()["models"]
+    assert api.get("/api/models/qwen3-8b").status_code == 200
+    assert api.get("/api/models/nope").status_code == 404
+    assert api.get("/api/cluster/status").json()["state"] == "connected"
+    assert api.get("/api/audit?outcome=succeeded").status_code == 200
+    assert api.get("/api/audit?since=yesterday").status_code == 400
+    assert api.get("/api/openapi.json").json()["openapi"].startswith("3.")
+    assert api.get("/api/docs").status_code == 200
+
+
+def test_a_deployments_life_through_the_api(api, cluster_sandbox):
+    key = {"HTTP_IDEMPOTENCY_KEY": "contract-1"}
+    body = {"modelId": "qwen3-8b", "engine": "vllm", "name": "qwen", "mode": "disaggregated"}
+    assert api.post("/api/deployments", {**body, "replicas": 0}).status_code == 400
+    assert api.post("/api/deployments?dryRun=true", body).json()["dryRun"] is True
+    assert api.post("/api/deployments", body, **key).status_code == 201
+    assert api.post("/api/deployments", body, **key).status_code == 200  # the same key
+    taken = api.post("/api/deployments", body, HTTP_IDEMPOTENCY_KEY="contract-2")
+    assert taken.status_code == 409
+    cluster_sandbox.advance(120)
+
+    assert api.get("/api/deployments").json()["deployments"][0]["name"] == "qwen"
+    assert api.get("/api/deployments?namespace=Bad").status_code == 400
+    assert api.get("/api/deployments/qwen").json()["pods"]
+    assert api.get("/api/deployments/nope").status_code == 404
+    assert api.get("/api/deployments/Bad.Name").status_code == 400
+    assert api.get("/api/deployments/qwen/pods").json()["pods"]
+    assert api.get("/api/deployments/qwen/manifest").status_code == 200
+    assert api.get("/api/deployments/nope/manifest").status_code == 404
+    assert api.get("/api/deployments/qwen/config").json()["name"] == "qwen"
+
+    decode = next(name for name in components(cluster_sandbox) if "Decode" in name)
+    scale = {"replicas": {decode: 2}}
+    preview = api.patch("/api/deployments/qwen?dryRun=true", scale).json()
+    stale = api.patch("/api/deployments/qwen", {**scale, "resourceVersion": "1"})
+    assert stale.status_code == 409 and stale.json()["diff"]
+    assert api.patch("/api/deployments/qwen", {"size": 2}).status_code == 400
+    assert api.patch("/api/deployments/nope", scale).status_code == 404
+    changed = api.patch(
+        "/api/deployments/qwen", {**scale, "resourceVersion": preview["resourceVersion"]}
+    )
+    assert changed.status_code == 200 and changed.json()["revision"]
+    edited = api.patch("/api/deployments/qwen", {"config": {"contextLength": 8192}})
+    assert edited.status_code == 200, edited.content
+    assert api.patch("/api/deployments/qwen", {"config": {"name": "x"}}).status_code == 400
+
+    revisions = api.get("/api/deployments/qwen/revisions").json()["revisions"]
+    first = revisions[-1]["revision"]
+    assert api.get(f"/api/deployments/qwen/revisions/{first}").json()["rollback"]
+    assert api.get("/api/deployments/qwen/revisions/99").status_code == 404
+    assert api.post("/api/deployments/qwen/rollback?dryRun=true", {"revision": first}).json()
+    assert api.post("/api/deployments/qwen/rollback", {"revision": 99}).status_code == 404
+    assert api.post("/api/deployments/qwen/rollback", {}).status_code == 400
+    assert api.post("/api/deployments/qwen/rollback", {"revision": first}).status_code == 200
+
+    assert api.post("/api/deployments/qwen/restart", {"components": ["x"]}).status_code == 400
+    assert api.post("/api/deployments/qwen/restart", {}).status_code == 202
+    assert api.post("/api/deployments/nope/restart", {}).status_code == 404
+
+    assert api.delete("/api/deployments/qwen").status_code == 202
+    assert api.delete("/api/deployments/nope").status_code == 404
+
+
+def test_external_deployments_adopt_and_config_answers(api, cluster_sandbox):
+    cluster.dgd_create(manifest=dgd_manifest("outside", external=True))
+    assert api.get("/api/deployments/outside/config").status_code == 409
+    assert api.post("/api/deployments/outside/adopt").json()["adopted"] is True
+    assert api.post("/api/deployments/nope/adopt").status_code == 404
+    assert api.post("/api/deployments/outside/adopt?namespace=Bad").status_code == 400
+
+
+def test_refusals_and_token_answers(member, viewer_client, cluster_sandbox):
+    viewer = ApiClient(viewer_client)
+    assert viewer.post("/api/deployments/outside/adopt").status_code == 403
+    assert viewer.get("/api/audit").status_code == 403
+    _, token = create_token(member, name="ci", read_only=True)
+    bearer = ApiClient(Client(HTTP_AUTHORIZATION=f"Bearer {token}"))
+    assert bearer.get("/api/deployments").status_code == 200
+    assert bearer.post("/api/deployments", {"modelId": "qwen3-8b"}).status_code == 403
+    revoked = ApiClient(Client(HTTP_AUTHORIZATION="Bearer dyn_not-a-token"))
+    assert revoked.get("/api/deployments").status_code == 401
+
+
+def test_a_body_that_is_not_json_and_an_unknown_route(api, db):
+    response = api.client.post("/api/deployments", "{", content_type="application/json")
+    assert check(response).status_code == 400
+    unknown = api.client.get("/api/nothing-here")
+    assert unknown.status_code == 404 and unknown.json()["fields"] == {}
+
+
+def test_the_document_is_valid_openapi_and_its_page_needs_nothing_from_outside(admin_client):
+    document_ = admin_client.get("/api/openapi.json").json()
+    validate(document_)  # the OpenAPI 3.1 meta-schema
+    schemes = document_["components"]["securitySchemes"]
+    assert schemes["BearerToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schemes["BearerToken"]["description"],
+    }
+    assert schemes["SessionCookie"]["in"] == "cookie"
+    assert document_["paths"]["/api/health"]["get"].get("security") is None
+    page = admin_client.get("/api/docs")
+    html = page.content.decode()
+    assert page.status_code == 200 and "/static/ninja/swagger-ui-bundle" in html
+    assert re.findall(r'(?:src|href)="(?!/static/)[^"]*"', html) == []
+    assert '"validatorUrl": null' in html
+
+
+def test_answers_while_the_cluster_is_unreachable(api, cluster_sandbox):
+    cluster.dgd_create(manifest=dgd_manifest("llama"))
+    listing = api.get("/api/deployments").json()
+    assert listing["stale"] is False and listing["deployments"]
+    cluster_sandbox.stop()
+    mirror.shared_cache.expire(lambda key: key[1] == "dgds")
+    stale = api.get("/api/deployments").json()
+    assert stale["stale"] is True and stale["error"]
+    assert api.get("/api/cluster/status").json()["state"] == "unreachable"
+    for path in ("/api/deployments/llama", "/api/deployments/llama/config"):
+        assert api.get(path).status_code == 503
+    assert api.post("/api/deployments/llama/adopt").status_code == 503
+    assert api.post("/api/deployments/llama/restart", {}).status_code == 503
+    assert api.patch("/api/deployments/llama", {"replicas": {"x": 1}}).status_code == 503
+    mirror.shared_cache.clear()
+    assert api.get("/api/deployments").status_code == 503
