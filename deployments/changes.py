@@ -25,6 +25,10 @@ from deployments.models import DeploymentSubmission, Outcome, Revision
 logger = logging.getLogger("dynamote.change")
 
 MAX_REPLICAS = 64
+NO_ROLLBACK_TO_RESTART = (
+    "A restart changes no configuration, so there is nothing to roll back to: roll back to "
+    "another revision, or restart again."
+)
 
 
 class ChangeRefused(Exception):
@@ -140,6 +144,35 @@ def revision_record_create(*, submission: DeploymentSubmission, created: dict) -
         user=submission.user,
         message=submission.message,
         generation=_meta(created).get("generation"),
+    )
+
+
+def revision_record_import(*, dgd: dict, user, note: str = "") -> Revision | None:
+    """Revision 1 of a deployment Dynamote just created from an imported manifest."""
+    return _store(
+        dgd=dgd,
+        spec=dgd.get("spec") or {},
+        action="import",
+        user=user,
+        note=note,
+        generation=_meta(dgd).get("generation"),
+    )
+
+
+def revision_record_restart(*, before: dict, after: dict, user, message: str) -> Revision | None:
+    """A restart as a revision: the spec it left (the restart id or annotation), its outcome.
+
+    The DGD before the restart is observed first, so a change made outside Dynamote until
+    then is its own revision and not mistaken for part of the restart.
+    """
+    revisions_observe(dgd=before)
+    return _store(
+        dgd=after,
+        spec=after.get("spec") or {},
+        action="restart",
+        user=user,
+        message=message,
+        generation=_meta(after).get("generation"),
     )
 
 
@@ -548,6 +581,10 @@ def _through(preview: Preview) -> str:
     return "Scaled " + "; ".join(parts) + "."
 
 
+# Who may replace a spec, by what the replacement is.
+_ACTIONS = {"rollback": Action.ROLLBACK, "import": Action.IMPORT}
+
+
 def deployment_change_spec(
     *,
     user,
@@ -564,7 +601,7 @@ def deployment_change_spec(
     Raises Stale when the DGD changed since `resource_version` (or during the call),
     ClusterError when the cluster refuses (nothing is stored then).
     """
-    require(user, Action.ROLLBACK if action == "rollback" else Action.EDIT, namespace, name=name)
+    require(user, _ACTIONS.get(action, Action.EDIT), namespace, name=name)
     dgd = _read(namespace, name)
     revisions_observe(dgd=dgd)
     preview = spec_preview(namespace=namespace, name=name, spec=spec, action=action, dgd=dgd)
@@ -612,6 +649,8 @@ def deployment_rollback(
     """Applies revision `number`'s spec as a new revision (same checks as an edit)."""
     dgd = _read(namespace, name)
     target = revision_get(namespace=namespace, name=name, number=number, uid=_meta(dgd).get("uid"))
+    if not target.can_roll_back:
+        raise ChangeRefused(NO_ROLLBACK_TO_RESTART, {"revision": [NO_ROLLBACK_TO_RESTART]})
     return deployment_change_spec(
         user=user,
         namespace=namespace,

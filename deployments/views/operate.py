@@ -231,6 +231,7 @@ def revision(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
         revision_yaml=revisions.spec_yaml(found.spec),
         preview=preview,
         action_url=reverse("deployments:rollback", args=[namespace, name, number]),
+        no_rollback=changes.NO_ROLLBACK_TO_RESTART,
     )
 
 
@@ -259,6 +260,8 @@ def rollback(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
         return _change_page(
             request, namespace, name, preview=exc.preview, stale=exc.message, status=409, **base
         )
+    except changes.ChangeRefused as exc:
+        return _change_page(request, namespace, name, refused=exc, status=400, **base)
     except ClusterError as exc:
         return _change_page(request, namespace, name, cluster_error=exc, status=exc.status, **base)
     if created is None:
@@ -303,6 +306,7 @@ def _revision_json(revision: Revision, *, full: bool = False) -> dict:
         "message": revision.message,
         "generation": revision.generation,
         "summary": revision.summary,
+        "canRollBack": revision.can_roll_back,
     }
     if full:
         data.update(spec=revision.spec, diff=revision.diff, apiVersion=revision.api_version)
@@ -466,7 +470,8 @@ def api_revision(request: HttpRequest, name: str, number: int) -> JsonResponse:
     preview = changes.spec_preview(
         namespace=namespace, name=name, spec=found.spec, action="rollback", dgd=dgd
     )
-    return JsonResponse({**_revision_json(found, full=True), "rollback": preview.as_json()})
+    rollback = preview.as_json() if found.can_roll_back else None
+    return JsonResponse({**_revision_json(found, full=True), "rollback": rollback})
 
 
 @requires(Action.ROLLBACK)
@@ -492,6 +497,8 @@ def api_rollback(request: HttpRequest, name: str) -> JsonResponse:
         )
     except Revision.DoesNotExist as exc:
         return error_response(str(exc), status=404, fields={"revision": [str(exc)]})
+    except changes.ChangeRefused as exc:
+        return error_response(exc.message, status=400, fields=exc.fields)
     except changes.Stale as exc:
         return error_response(exc.message, status=409, **exc.preview.as_json())
     except ClusterError as exc:
