@@ -22,7 +22,13 @@ from deployments.manifests import ModelFacts
 from deployments.models import Revision
 from deployments.plan import plan
 from deployments.prefill import NAME_LOCKED, initial_from_dgd, keep_live_replicas
-from deployments.selectors import deployed_submission, not_found_message, valid_namespace
+from deployments.selectors import (
+    Missing,
+    deployed_submission,
+    deployment_get,
+    not_found_message,
+    valid_namespace,
+)
 from deployments.services import ClusterSession, deploy_target
 from deployments.views import dashboard
 from dynamote.api import ApiError, error_response, read_json_object
@@ -57,20 +63,54 @@ def _change_page(request: HttpRequest, namespace: str, name: str, **context) -> 
     )
 
 
+def _scale_dialog(request: HttpRequest, namespace: str, name: str, origin: str) -> HttpResponse:
+    """The steppers of every component (a dialog over the dashboard, or a page without JS)."""
+    back = _back_url(origin, namespace, name)
+    try:
+        detail = deployment_get(namespace=namespace, name=name)
+    except Missing as exc:
+        raise Http404(exc.message) from exc
+    except ClusterError as exc:
+        messages.error(request, f"Cannot scale {name}: {exc.message}")
+        return redirect(back)
+    if not detail.dgd:
+        raise Http404(not_found_message(namespace=namespace, name=name))
+    context = {
+        "namespace": namespace,
+        "name": name,
+        "origin": origin,
+        "back_url": back,
+        "detail_url": reverse("deployments:detail", args=[namespace, name]),
+        **changes.operate_panel(detail),
+    }
+    if request.htmx:
+        return TemplateResponse(request, "deployments/scale.html#dialog", context)
+    return TemplateResponse(request, "deployments/scale.html", context)
+
+
+def _back_url(origin: str, namespace: str, name: str) -> str:
+    """Where a scale returns: the dashboard when it was started from a row, else the details."""
+    if origin == "index":
+        return reverse("deployments:index")
+    return reverse("deployments:detail", args=[namespace, name])
+
+
 @requires(Action.SCALE)
 @require_http_methods(["GET", "POST"])
 def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
-    """POST the desired replicas: first the diff and GPU fit to review, then (apply) the change."""
+    """GET: the steppers; POST the desired replicas: first the diff and GPU fit to review,
+    then (apply) the change."""
     if not valid_namespace(namespace):
         raise Http404("No such namespace.")
+    origin = "index" if request.GET.get("from", request.POST.get("from")) == "index" else ""
     if request.method == "GET":
-        return redirect("deployments:detail", namespace, name)
+        return _scale_dialog(request, namespace, name, origin)
     replicas = _form_replicas(request)
     if not replicas:
         messages.info(request, "Change a count first: nothing was changed.")
-        return redirect("deployments:detail", namespace, name)
+        return redirect(_back_url(origin, namespace, name))
     action_url = reverse("deployments:scale", args=[namespace, name])
-    base = {"action_url": action_url, "kind": "scale", "replicas_form": replicas}
+    base = {"action_url": action_url, "kind": "scale", "replicas_form": replicas, "origin": origin}
     try:
         if not request.POST.get("apply"):
             preview = changes.scale_preview(namespace=namespace, name=name, replicas=replicas)
@@ -96,7 +136,7 @@ def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
         messages.info(request, f"{name} already has those replicas: nothing changed.")
     else:
         messages.success(request, f"{revision.message} {preview.summary.text}")
-    return redirect("deployments:detail", namespace, name)
+    return redirect(_back_url(origin, namespace, name))
 
 
 # --- edit -----------------------------------------------------------------------------------------
