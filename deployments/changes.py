@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from access import audit
 from access.models import Outcome as AuditOutcome
 from access.roles import Action, require
-from deployments import cluster, revisions, selectors, sizing
+from deployments import cluster, restarts, revisions, selectors, sizing
 from deployments.dgd import dgd_components, is_external
 from deployments.mirror import cache_expire
 from deployments.models import DeploymentSubmission, Outcome, Revision
@@ -239,7 +239,22 @@ def operate_panel(detail) -> dict:
         "resource_version": meta.get("resourceVersion", ""),
         "history": history[:20],
         "changed_outside": latest if outside else None,
+        "scale_progress": _scale_progress(detail, history),
     }
+
+
+def _scale_progress(detail, history: list[Revision]) -> list[restarts.ScaleProgress]:
+    """The components the latest revision scaled, while their pods have not settled."""
+    if len(history) < 2 or history[0].action != "scale":
+        return []
+    now, before = (revisions.components(r.spec) for r in history[:2])
+    scaled = {
+        name: revisions.replicas_of(before[name])
+        for name, item in now.items()
+        if name in before and revisions.replicas_of(item) != revisions.replicas_of(before[name])
+    }
+    rows = restarts.scale_progress(detail.dgd, detail.pods, scaled)
+    return rows if any(not row.settled for row in rows) else []
 
 
 # --- previews ----------------------------------------------------------------------------------
