@@ -75,6 +75,29 @@ class Manifest:
         return self.body["apiVersion"].rpartition("/")[2]
 
 
+MAX_ALIASES = 100
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, with few aliases: nested aliases expand exponentially."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.aliases = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_ALIASES:
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    f"more than {MAX_ALIASES} aliases (*name); write the values out",
+                    self.peek_event().start_mark,
+                )
+        return super().compose_node(parent, index)
+
+
 def parse(text: str, *, default_namespace: str | None = None) -> Manifest:
     """One DGD from YAML text; ImportRefused with the line and column of a syntax error."""
     if len(text.encode("utf-8", "replace")) > MAX_BYTES:
@@ -82,7 +105,7 @@ def parse(text: str, *, default_namespace: str | None = None) -> Manifest:
     if not text.strip():
         raise ImportRefused("Paste or upload a DynamoGraphDeployment manifest.")
     try:
-        documents = [d for d in yaml.safe_load_all(text) if d is not None]
+        documents = [d for d in yaml.load_all(text, Loader=_Loader) if d is not None]
     except yaml.YAMLError as exc:
         raise ImportRefused(_yaml_error(exc)) from exc
     if not documents:

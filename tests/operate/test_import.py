@@ -1,5 +1,6 @@
 """Importing a DGD manifest as YAML (page and JSON API) against the sandbox, and each refusal."""
 
+from itertools import pairwise
 
 import pytest
 import yaml
@@ -302,3 +303,15 @@ def test_api_refusals_name_the_field(member_client, cluster_sandbox):
     other = post_yaml(member_client, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
     assert other.status_code == 400
     assert "only DynamoGraphDeployments" in other.json()["error"]
+
+
+def test_a_yaml_whose_aliases_would_explode_is_refused(member_client, cluster_sandbox):
+    names = [f"l{i}" for i in range(60)]
+    lines = [
+        "apiVersion: nvidia.com/v1beta1",
+        "kind: DynamoGraphDeployment",
+        f"{names[0]}: &{names[0]} [x, x]",
+    ]
+    lines += [f"{n}: &{n} [*{p}, *{p}]" for p, n in pairwise(names)]
+    errors = refused(member_client, "\n".join(lines) + "\n")
+    assert "more than 100 aliases" in errors["yaml"][0]

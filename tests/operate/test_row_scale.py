@@ -21,6 +21,7 @@ def decode_of(sandbox) -> str:
 def test_each_row_offers_scale(member_client, disagg):
     page = member_client.get(INDEX)
     assert b'aria-label="Scale qwen"' in page.content
+    assert f'href="{reverse("deployments:import")}"'.encode() in page.content
 
 
 def test_a_viewer_sees_scale_greyed_with_the_reason(client, disagg, django_user_model):
@@ -30,6 +31,7 @@ def test_a_viewer_sees_scale_greyed_with_the_reason(client, disagg, django_user_
     page = client.get(INDEX).content.decode()
     assert 'aria-label="Scale qwen"' not in page
     assert "You need the Deployer role in namespace default to scale deployments." in page
+    assert "You need the Deployer role in any namespace to import manifests." in page
     assert client.get(ROW_SCALE, headers={"HX-Request": "true"}).status_code == 403
 
 
