@@ -72,6 +72,8 @@ def _scale_dialog(request: HttpRequest, namespace: str, name: str, origin: str) 
         raise Http404(exc.message) from exc
     except ClusterError as exc:
         messages.error(request, f"Cannot scale {name}: {exc.message}")
+        if request.htmx:  # the whole page goes back, not into the dialog's slot
+            return HttpResponse(headers={"HX-Redirect": back})
         return redirect(back)
     if not detail.dgd:
         raise Http404(not_found_message(namespace=namespace, name=name))

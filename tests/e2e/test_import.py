@@ -2,13 +2,16 @@
 
 import re
 
+import pytest
 import yaml
 from playwright.sync_api import Page, expect
 
 from catalog.selectors import catalog_get
 from deployments.manifests import ModelFacts
 from deployments.plan import offline_target, plan
-from tests.e2e.test_operate import DECODE, pytestmark, qwen  # noqa: F401  (the fixture)
+from tests.e2e.test_operate import DECODE, qwen  # noqa: F401  (qwen: the deployment fixture)
+
+pytestmark = pytest.mark.e2e
 
 
 def new_manifest(name: str) -> str:
