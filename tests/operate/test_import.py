@@ -315,3 +315,13 @@ def test_a_yaml_whose_aliases_would_explode_is_refused(member_client, cluster_sa
     lines += [f"{n}: &{n} [*{p}, *{p}]" for p, n in pairwise(names)]
     errors = refused(member_client, "\n".join(lines) + "\n")
     assert "more than 100 aliases" in errors["yaml"][0]
+
+
+def test_a_cluster_failure_keeps_the_text_and_says_what_happened(member_client, disagg):
+    text = as_yaml(manifest())
+    disagg.fail_next(20, 500)
+    response = review(member_client, text)
+    disagg.clear_faults()
+    assert response.status_code == 502
+    assert response.context["text"] == text
+    assert response.context["error"].startswith("The cluster answered HTTP 500")

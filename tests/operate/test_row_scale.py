@@ -85,3 +85,15 @@ def test_a_row_scale_to_zero_needs_the_confirmation(member_client, disagg):
     applied = member_client.post(SCALE, {**data, "confirm_zero": "1"})
     assert applied["Location"] == reverse("deployments:index")
     assert components(disagg)[decode]["replicas"] == 0
+
+
+def test_a_cluster_failure_sends_the_dashboard_back_with_the_message(member_client, disagg):
+    from deployments.mirror import shared_cache
+
+    shared_cache.clear()
+    disagg.fail_next(20, 500)
+    response = member_client.get(ROW_SCALE, headers={"HX-Request": "true"})
+    assert response["HX-Redirect"] == reverse("deployments:index")
+    disagg.clear_faults()
+    page = member_client.get(INDEX)
+    assert "Cannot scale qwen: The cluster answered HTTP 500" in page.content.decode()
