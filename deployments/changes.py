@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from access import audit
 from access.models import Outcome as AuditOutcome
 from access.roles import Action, require
-from deployments import cluster, revisions, selectors, sizing
+from deployments import cluster, restarts, revisions, selectors, sizing
 from deployments.dgd import dgd_components, is_external
 from deployments.mirror import cache_expire
 from deployments.models import DeploymentSubmission, Outcome, Revision
@@ -25,6 +25,10 @@ from deployments.models import DeploymentSubmission, Outcome, Revision
 logger = logging.getLogger("dynamote.change")
 
 MAX_REPLICAS = 64
+NO_ROLLBACK_TO_RESTART = (
+    "A restart changes no configuration, so there is nothing to roll back to: roll back to "
+    "another revision, or restart again."
+)
 
 
 class ChangeRefused(Exception):
@@ -143,6 +147,35 @@ def revision_record_create(*, submission: DeploymentSubmission, created: dict) -
     )
 
 
+def revision_record_import(*, dgd: dict, user, note: str = "") -> Revision | None:
+    """Revision 1 of a deployment Dynamote just created from an imported manifest."""
+    return _store(
+        dgd=dgd,
+        spec=dgd.get("spec") or {},
+        action="import",
+        user=user,
+        note=note,
+        generation=_meta(dgd).get("generation"),
+    )
+
+
+def revision_record_restart(*, before: dict, after: dict, user, message: str) -> Revision | None:
+    """A restart as a revision: the spec it left (the restart id or annotation), its outcome.
+
+    The DGD before the restart is observed first, so a change made outside Dynamote until
+    then is its own revision and not mistaken for part of the restart.
+    """
+    revisions_observe(dgd=before)
+    return _store(
+        dgd=after,
+        spec=after.get("spec") or {},
+        action="restart",
+        user=user,
+        message=message,
+        generation=_meta(after).get("generation"),
+    )
+
+
 def revisions_observe(*, dgd: dict) -> Revision | None:
     """The latest revision, after storing the live spec as one when Dynamote has not seen it.
 
@@ -206,7 +239,22 @@ def operate_panel(detail) -> dict:
         "resource_version": meta.get("resourceVersion", ""),
         "history": history[:20],
         "changed_outside": latest if outside else None,
+        "scale_progress": _scale_progress(detail, history),
     }
+
+
+def _scale_progress(detail, history: list[Revision]) -> list[restarts.ScaleProgress]:
+    """The components the latest revision scaled, while their pods have not settled."""
+    if len(history) < 2 or history[0].action != "scale":
+        return []
+    now, before = (revisions.components(r.spec) for r in history[:2])
+    scaled = {
+        name: revisions.replicas_of(before[name])
+        for name, item in now.items()
+        if name in before and revisions.replicas_of(item) != revisions.replicas_of(before[name])
+    }
+    rows = restarts.scale_progress(detail.dgd, detail.pods, scaled)
+    return rows if any(not row.settled for row in rows) else []
 
 
 # --- previews ----------------------------------------------------------------------------------
@@ -548,6 +596,10 @@ def _through(preview: Preview) -> str:
     return "Scaled " + "; ".join(parts) + "."
 
 
+# Who may replace a spec, by what the replacement is.
+_ACTIONS = {"rollback": Action.ROLLBACK, "import": Action.IMPORT}
+
+
 def deployment_change_spec(
     *,
     user,
@@ -564,7 +616,7 @@ def deployment_change_spec(
     Raises Stale when the DGD changed since `resource_version` (or during the call),
     ClusterError when the cluster refuses (nothing is stored then).
     """
-    require(user, Action.ROLLBACK if action == "rollback" else Action.EDIT, namespace, name=name)
+    require(user, _ACTIONS.get(action, Action.EDIT), namespace, name=name)
     dgd = _read(namespace, name)
     revisions_observe(dgd=dgd)
     preview = spec_preview(namespace=namespace, name=name, spec=spec, action=action, dgd=dgd)
@@ -612,6 +664,8 @@ def deployment_rollback(
     """Applies revision `number`'s spec as a new revision (same checks as an edit)."""
     dgd = _read(namespace, name)
     target = revision_get(namespace=namespace, name=name, number=number, uid=_meta(dgd).get("uid"))
+    if not target.can_roll_back:
+        raise ChangeRefused(NO_ROLLBACK_TO_RESTART, {"revision": [NO_ROLLBACK_TO_RESTART]})
     return deployment_change_spec(
         user=user,
         namespace=namespace,

@@ -86,7 +86,7 @@ class Revision(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     note = models.CharField(max_length=200, blank=True)
-    # create, scale, edit, rollback, or seen (a change found on the cluster).
+    # create, import, scale, edit, rollback, restart, or seen (a change found on the cluster).
     action = models.CharField(max_length=16)
     api_version = models.CharField(max_length=16, blank=True)
     spec = models.JSONField()
@@ -112,3 +112,8 @@ class Revision(models.Model):
     @property
     def outside(self) -> bool:
         return self.source == self.Source.OUTSIDE
+
+    @property
+    def can_roll_back(self) -> bool:
+        """A restart changed no configuration: rolling back to it is not offered."""
+        return self.action != "restart"

@@ -385,3 +385,75 @@ def rollout_progress(dgd: dict | None, pods: list[dict]) -> Progress | None:
         sentence = f"The last restart ({restart.get('observedID')}) is {restart['phase'].lower()}."
         return Progress("restart", restart["phase"], False, sentence)
     return None
+
+
+# --- scale progress ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScaleProgress:
+    """One component after a scale: pods added or terminating, and how many are ready."""
+
+    component: str
+    before: int  # pods before the scale
+    wanted: int  # pods after it
+    running: int  # pods not terminating
+    terminating: int
+    ready: int
+
+    @property
+    def added(self) -> int:
+        return max(self.running - self.before, 0) if self.wanted > self.before else 0
+
+    @property
+    def settled(self) -> bool:
+        return self.running == self.wanted and not self.terminating and self.ready >= self.wanted
+
+    @property
+    def text(self) -> str:
+        """ "2 pods added, 1 terminating, ready 1 of 3", or "settled: 3 of 3 ready"."""
+        if self.settled:
+            return f"settled: {self.ready} of {self.wanted} ready"
+        parts = []
+        if self.added:
+            parts.append(f"{self.added} pod{'s' if self.added != 1 else ''} added")
+        if self.terminating:
+            parts.append(f"{self.terminating} terminating")
+        parts.append(f"ready {self.ready} of {self.wanted}")
+        return ", ".join(parts)
+
+    def as_json(self) -> dict:
+        return {
+            "component": self.component,
+            "before": self.before,
+            "wanted": self.wanted,
+            "added": self.added,
+            "terminating": self.terminating,
+            "ready": self.ready,
+            "settled": self.settled,
+        }
+
+
+def scale_progress(dgd: dict, pods: list, before: dict[str, int]) -> list[ScaleProgress]:
+    """The progress of the components a scale changed (`before`: their replicas until then).
+
+    `pods` are the deployment's pods as the details page lists them (component, phase, ready).
+    """
+    result = []
+    for component in components(dgd):
+        if component.name not in before or before[component.name] == component.replicas:
+            continue
+        mine = [p for p in pods if p.component == component.name]
+        terminating = [p for p in mine if p.phase == "Terminating"]
+        running = [p for p in mine if p.phase != "Terminating"]
+        result.append(
+            ScaleProgress(
+                component.name,
+                before[component.name] * component.nodes,
+                component.pods,
+                len(running),
+                len(terminating),
+                sum(1 for p in running if p.ready),
+            )
+        )
+    return result

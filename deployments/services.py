@@ -19,7 +19,7 @@ from access.models import Outcome as AuditOutcome
 from access.policy import reference_errors
 from access.roles import Action, require
 from deployments import cluster, selectors, sizing, snippets, volumes
-from deployments.changes import revision_record_create
+from deployments.changes import revision_record_create, revision_record_restart
 from deployments.engines import Release, resolve_release
 from deployments.manifests import (
     DEFAULT_API_VERSION,
@@ -752,11 +752,14 @@ def deployment_restart(
     summary = f"{plan.method}: {', '.join(plan.components)}"
     entry = audit.begin(None, "restart", namespace=namespace, name=name, summary=summary)
     try:
-        cluster.dgd_merge_patch(namespace=namespace, name=name, version=version, patch=plan.patch)
+        after = cluster.dgd_merge_patch(
+            namespace=namespace, name=name, version=version, patch=plan.patch
+        )
     except cluster.ClusterError as exc:
         audit.complete(entry, AuditOutcome.FAILED, exc.message)
         _restart_failed(exc, name)
     audit.complete(entry, AuditOutcome.SUCCEEDED)
+    revision_record_restart(before=dgd, after=after, user=user, message=plan.summary)
     who = user.get_username() if user is not None and user.is_authenticated else "-"
     logger.info(
         "restart namespace=%s name=%s method=%s components=%s user=%s",

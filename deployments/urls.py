@@ -1,12 +1,14 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy, operate, restart, reuse
+from deployments.views import dashboard, deploy, imports, operate, restart, reuse
 
 app_name = "deployments"
 urlpatterns = [
     # The deploy form.
     path("new/", deploy.new, name="new"),
+    # A DGD manifest pasted or uploaded as YAML: created, or applied as an edit.
+    path("import/", imports.import_new, name="import"),
     # The dashboard and details.
     path("", dashboard.index, name="index"),
     path("<namespace:namespace>/<k8sname:name>/", dashboard.detail, name="detail"),
@@ -28,6 +30,7 @@ urlpatterns = [
     path("<namespace:namespace>/<k8sname:name>/manifest.yaml", reuse.manifest, name="manifest"),
     path("<namespace:namespace>/<k8sname:name>/copy/", reuse.copy, name="copy"),
     path("<namespace:namespace>/<k8sname:name>/adopt/", reuse.adopt, name="adopt"),
+    path("<namespace:namespace>/<k8sname:name>/yaml/", imports.edit_yaml, name="edit-yaml"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),

@@ -52,24 +52,25 @@ _row_html_lock = threading.Lock()
 
 
 def _rows_html(request: HttpRequest, rows: list[Row]) -> list[str]:
-    """Each row's HTML, rendered once per row state (and whether the viewer may delete it),
-    and reused by every viewer and poll."""
+    """Each row's HTML, rendered once per row state (and whether the viewer may delete and
+    scale it), and reused by every viewer and poll."""
     template = get_template("deployments/index.html#row")
-    refusals: dict[str, str] = {}
+    refusals: dict[str, tuple[str, str]] = {}
     result = []
+    token = getattr(request, "api_token", None)
     for row in rows:
         if row.namespace not in refusals:
-            decision = decide(
-                request.user,
-                Action.DELETE,
-                row.namespace,
-                token=getattr(request, "api_token", None),
+            refusals[row.namespace] = tuple(
+                decide(request.user, action, row.namespace, token=token).reason
+                for action in (Action.DELETE, Action.SCALE)
             )
-            refusals[row.namespace] = decision.reason
         key = (row, refusals[row.namespace])
         html = _row_html.get(key)
         if html is None:
-            html = template.render({"row": row, "delete_refusal": key[1]})  # a SafeString
+            delete_refusal, scale_refusal = key[1]
+            html = template.render(
+                {"row": row, "delete_refusal": delete_refusal, "scale_refusal": scale_refusal}
+            )  # a SafeString
             with _row_html_lock:
                 if len(_row_html) >= ROW_CACHE_SIZE:
                     _row_html.clear()

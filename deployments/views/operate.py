@@ -22,7 +22,13 @@ from deployments.manifests import ModelFacts
 from deployments.models import Revision
 from deployments.plan import plan
 from deployments.prefill import NAME_LOCKED, initial_from_dgd, keep_live_replicas
-from deployments.selectors import deployed_submission, not_found_message, valid_namespace
+from deployments.selectors import (
+    Missing,
+    deployed_submission,
+    deployment_get,
+    not_found_message,
+    valid_namespace,
+)
 from deployments.services import ClusterSession, deploy_target
 from deployments.views import dashboard
 from dynamote.api import ApiError, error_response, read_json_object
@@ -57,20 +63,56 @@ def _change_page(request: HttpRequest, namespace: str, name: str, **context) -> 
     )
 
 
+def _scale_dialog(request: HttpRequest, namespace: str, name: str, origin: str) -> HttpResponse:
+    """The steppers of every component (a dialog over the dashboard, or a page without JS)."""
+    back = _back_url(origin, namespace, name)
+    try:
+        detail = deployment_get(namespace=namespace, name=name)
+    except Missing as exc:
+        raise Http404(exc.message) from exc
+    except ClusterError as exc:
+        messages.error(request, f"Cannot scale {name}: {exc.message}")
+        if request.htmx:  # the whole page goes back, not into the dialog's slot
+            return HttpResponse(headers={"HX-Redirect": back})
+        return redirect(back)
+    if not detail.dgd:
+        raise Http404(not_found_message(namespace=namespace, name=name))
+    context = {
+        "namespace": namespace,
+        "name": name,
+        "origin": origin,
+        "back_url": back,
+        "detail_url": reverse("deployments:detail", args=[namespace, name]),
+        **changes.operate_panel(detail),
+    }
+    if request.htmx:
+        return TemplateResponse(request, "deployments/scale.html#dialog", context)
+    return TemplateResponse(request, "deployments/scale.html", context)
+
+
+def _back_url(origin: str, namespace: str, name: str) -> str:
+    """Where a scale returns: the dashboard when it was started from a row, else the details."""
+    if origin == "index":
+        return reverse("deployments:index")
+    return reverse("deployments:detail", args=[namespace, name])
+
+
 @requires(Action.SCALE)
 @require_http_methods(["GET", "POST"])
 def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
-    """POST the desired replicas: first the diff and GPU fit to review, then (apply) the change."""
+    """GET: the steppers; POST the desired replicas: first the diff and GPU fit to review,
+    then (apply) the change."""
     if not valid_namespace(namespace):
         raise Http404("No such namespace.")
+    origin = "index" if request.GET.get("from", request.POST.get("from")) == "index" else ""
     if request.method == "GET":
-        return redirect("deployments:detail", namespace, name)
+        return _scale_dialog(request, namespace, name, origin)
     replicas = _form_replicas(request)
     if not replicas:
         messages.info(request, "Change a count first: nothing was changed.")
-        return redirect("deployments:detail", namespace, name)
+        return redirect(_back_url(origin, namespace, name))
     action_url = reverse("deployments:scale", args=[namespace, name])
-    base = {"action_url": action_url, "kind": "scale", "replicas_form": replicas}
+    base = {"action_url": action_url, "kind": "scale", "replicas_form": replicas, "origin": origin}
     try:
         if not request.POST.get("apply"):
             preview = changes.scale_preview(namespace=namespace, name=name, replicas=replicas)
@@ -96,7 +138,7 @@ def scale(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
         messages.info(request, f"{name} already has those replicas: nothing changed.")
     else:
         messages.success(request, f"{revision.message} {preview.summary.text}")
-    return redirect("deployments:detail", namespace, name)
+    return redirect(_back_url(origin, namespace, name))
 
 
 # --- edit -----------------------------------------------------------------------------------------
@@ -231,6 +273,7 @@ def revision(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
         revision_yaml=revisions.spec_yaml(found.spec),
         preview=preview,
         action_url=reverse("deployments:rollback", args=[namespace, name, number]),
+        no_rollback=changes.NO_ROLLBACK_TO_RESTART,
     )
 
 
@@ -259,6 +302,8 @@ def rollback(request: HttpRequest, namespace: str, name: str, number: int) -> Ht
         return _change_page(
             request, namespace, name, preview=exc.preview, stale=exc.message, status=409, **base
         )
+    except changes.ChangeRefused as exc:
+        return _change_page(request, namespace, name, refused=exc, status=400, **base)
     except ClusterError as exc:
         return _change_page(request, namespace, name, cluster_error=exc, status=exc.status, **base)
     if created is None:
@@ -315,6 +360,7 @@ def _revision_json(revision: Revision, *, full: bool = False) -> dict:
         "message": revision.message,
         "generation": revision.generation,
         "summary": revision.summary,
+        "canRollBack": revision.can_roll_back,
     }
     if full:
         data.update(spec=revision.spec, diff=revision.diff, apiVersion=revision.api_version)
@@ -470,7 +516,8 @@ def api_revision(request: HttpRequest, name: str, number: int) -> JsonResponse:
     preview = changes.spec_preview(
         namespace=namespace, name=name, spec=found.spec, action="rollback", dgd=dgd
     )
-    return JsonResponse({**_revision_json(found, full=True), "rollback": preview.as_json()})
+    rollback = preview.as_json() if found.can_roll_back else None
+    return JsonResponse({**_revision_json(found, full=True), "rollback": rollback})
 
 
 @requires(Action.ROLLBACK)
