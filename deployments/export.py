@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-import yaml
+from deployments.manifests import block_yaml
 
 # Written by the API server: they describe this one object on this one cluster.
 SERVER_FIELDS = (
@@ -43,4 +43,4 @@ def git_ready(dgd: dict) -> dict:
 
 def git_yaml(dgd: dict) -> str:
     """The Git-ready manifest as YAML, keys in the order the cluster gave them."""
-    return yaml.safe_dump(git_ready(dgd), sort_keys=False, default_flow_style=False, width=100)
+    return block_yaml(git_ready(dgd))

@@ -966,6 +966,12 @@ def _ordered(mapping: dict, order: tuple[str, ...]) -> dict:
     return first | {key: value for key, value in mapping.items() if key not in first}
 
 
+def block_yaml(data: Any) -> str:
+    """YAML for people to read and diff: block style, keys in their order, and a value that
+    appears twice written out twice (never as an `&id001` anchor and `*id001` alias)."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=100)
+
+
 def render_yaml(manifest: dict) -> str:
     """The manifest as one YAML document: leading `---`, block style, kubectl's key order."""
     document = _ordered(manifest, _TOP_ORDER)

@@ -11,7 +11,7 @@ import copy
 import difflib
 from dataclasses import dataclass, field
 
-import yaml
+from deployments.manifests import block_yaml
 
 # The keys of a component that are not part of its pod template.
 _NOT_TEMPLATE = ("replicas",)
@@ -230,7 +230,7 @@ def _what_changed(old: dict, new: dict) -> list[str]:
 
 def spec_yaml(spec: dict) -> str:
     """The spec as YAML, keys in their order, as a person reads it."""
-    return yaml.safe_dump(spec or {}, sort_keys=False, default_flow_style=False, width=100)
+    return block_yaml(spec or {})
 
 
 def spec_diff(old: dict, new: dict, *, old_label: str = "live", new_label: str = "new") -> str:

@@ -9,7 +9,6 @@ import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-import yaml
 from django.conf import settings
 
 from catalog.selectors import catalog_names
@@ -29,6 +28,7 @@ from deployments.dgd import (
     workers,
 )
 from deployments.engines import Release, resolve_release
+from deployments.manifests import block_yaml
 from deployments.models import DeploymentSubmission, Outcome
 from deployments.names import is_namespace
 from deployments.restarts import Progress, rollout_progress
@@ -521,7 +521,7 @@ class Missing(ClusterError):
 def _manifest_yaml(dgd: dict) -> str:
     shown = json.loads(json.dumps(dgd))
     (shown.get("metadata") or {}).pop("managedFields", None)
-    return yaml.safe_dump(shown, sort_keys=False, default_flow_style=False, width=100)
+    return block_yaml(shown)
 
 
 def _summary(dgd: dict, components: list[dict], pods: list[dict]) -> dict:

@@ -449,17 +449,46 @@ class DryRun(Out):
     yaml: str
 
 
+class Imported(Out):
+    """A DGD manifest sent as YAML: created (201), or its spec applied as an edit (200)."""
+
+    namespace: str
+    name: str
+    creates: bool
+    diff: str
+    summary: list[str]
+    restarts: list[str] | None = None
+    resourceVersion: str | None = None
+    dryRun: Literal[True] | None = None
+    revision: int | None = None
+    url: str | None = None
+
+
+class ImportStale(Error):
+    """409 for a YAML body: the deployment changed since the resourceVersion it names."""
+
+    model_config = ConfigDict(json_schema_extra=None)
+
+    namespace: str
+    name: str
+    creates: bool
+    diff: str
+    summary: list[str]
+    restarts: list[str] | None = None
+    resourceVersion: str | None = None
+
+
 @api.post(
     "/deployments",
     response=answers(
         201,
-        Created,
+        Created | Imported,
         200,
-        DryRun | Created,
+        DryRun | Created | Imported,
         400,
         Error,
         409,
-        Error,
+        ImportStale | Error,
         413,
         Error,
         422,
@@ -485,7 +514,10 @@ class DryRun(Out):
                 "application/json": {
                     "schema": {"$ref": "#/components/schemas/DeploymentConfig"},
                     "example": {"modelId": "qwen3-8b", "engine": "vllm", "replicas": 2},
-                }
+                },
+                # A DGD manifest (either API version): created, or its spec applied as an
+                # edit; a metadata.resourceVersion in it makes a changed deployment a 409.
+                **YAML_BODY["content"],
             },
         },
         "responses": {
@@ -503,7 +535,8 @@ def create_deployment(
     request,
     dryRun: DRY_RUN = False,
 ):
-    """Create a deployment from a config with the deploy form's fields (camelCase)."""
+    """Create a deployment from a config with the deploy form's fields (camelCase), or from a
+    DGD manifest sent as `application/yaml` (one that exists gets its spec applied)."""
 
 
 class Pod(Out):
@@ -653,6 +686,7 @@ class Revision(Out):
                     "message": "Applied.",
                     "generation": 3,
                     "summary": ["Replicas only: no pod restarts."],
+                    "canRollBack": True,
                 }
             ]
         }
@@ -668,6 +702,7 @@ class Revision(Out):
     message: str
     generation: int | None
     summary: list[str]
+    canRollBack: bool = Field(description="False for a restart: it changed no configuration.")
 
 
 class Revisions(Out):
@@ -692,7 +727,9 @@ class RevisionDetail(Revision):
     spec: dict[str, Any]
     diff: str
     apiVersion: str
-    rollback: Preview
+    rollback: Preview | None = Field(
+        description="Null for a restart, which cannot be rolled back to."
+    )
 
 
 @api.get(

@@ -28,6 +28,13 @@ class _Request(DjangoOpenAPIRequest):
     def path_pattern(self) -> None:
         return None
 
+    @property
+    def body(self):
+        """A YAML body as text, for the document's `type: string`."""
+        if self.request.content_type == "application/yaml":
+            return self.request.body.decode()
+        return super().body
+
 
 class _Response(DjangoOpenAPIResponse):
     """A YAML or HTML body as text, for the document's `type: string`."""

@@ -197,3 +197,17 @@ def test_answers_while_the_cluster_is_unreachable(api, cluster_sandbox):
     assert api.patch("/api/deployments/llama", {"replicas": {"x": 1}}).status_code == 503
     mirror.shared_cache.clear()
     assert api.get("/api/deployments").status_code == 503
+
+
+def test_a_manifest_sent_back_as_yaml_answers_as_documented(api, cluster_sandbox):
+    body = {"modelId": "qwen3-8b", "engine": "vllm", "name": "qwen"}
+    assert api.post("/api/deployments", body).status_code == 201
+    manifest = api.get("/api/deployments/qwen/manifest").content
+    yaml_post = {"content_type": "application/yaml"}
+    checked = api.client.post("/api/deployments?dryRun=true", manifest, **yaml_post)
+    assert check(checked).json()["creates"] is False
+    copy = manifest.replace(b"name: qwen\n", b"name: qwen-copy\n", 1)
+    created = check(api.client.post("/api/deployments", copy, **yaml_post))
+    assert created.status_code == 201 and created.json()["revision"] == 1
+    refused = check(api.client.post("/api/deployments", b"kind: [", **yaml_post))
+    assert refused.status_code == 400 and "yaml" in refused.json()["fields"]
