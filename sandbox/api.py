@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import adapters, cel, schema
+from . import adapters, cel, proxy, schema
 from .clock import Clock, rfc3339
 from .conversion import convert_dgd
 from .operator import Simulation
@@ -31,6 +31,7 @@ from .rbac import allowed, forbidden_message
 from .seed import namespace_object
 from .selectors import SelectorError, label_matcher, parse_field_selector, parse_label_selector
 from .store import INDEXED_LABEL, Entry, Store, dumps
+from .traffic import Traffic
 from .watch import BOOKMARK_INTERVAL, Watch, WatchError, WatchOptions
 
 KUBE_VERSION = {
@@ -281,6 +282,9 @@ class Api:
         self._watching_lock = threading.Lock()
         self.server_address = "127.0.0.1:0"
         self.crds: dict[tuple[str, str], dict] = {}  # (group, plural) -> CRD
+        # The frontends and workers the service and pod proxies reach (proxy.py, traffic.py).
+        self.traffic = Traffic()
+        self.proxy = proxy.Proxy(store, self.traffic)
         for crd in crds:
             self.install_crd(crd)
 
@@ -357,6 +361,21 @@ class Api:
             time.sleep(self.faults.latency)
         info = None
         try:
+            try:
+                target = proxy.parse(path)
+            except proxy.ProxyError as err:
+                raise ApiError(err.code, err.message, {}) from err
+            if target is not None:
+                info = RequestInfo(
+                    proxy.VERBS.get(method, method.lower()),
+                    "",
+                    "v1",
+                    target.kind,
+                    target.namespace,
+                    target.segment,
+                    "proxy",
+                )
+                return self._record(method, path, info, self._proxy(info, target, method, body))
             info = self._parse(method, path, query)
             failure = self.faults.take_failure()
             if failure is not None:
@@ -376,6 +395,23 @@ class Api:
                 err.code, status_body(err.code, err.reason, err.message, err.details)
             )
         return self._record(method, path, info, response)
+
+    def _proxy(self, info: RequestInfo, target: proxy.Target, method: str, body: bytes) -> Response:
+        """A service or pod proxy request: RBAC, then the backend answers (proxy.py)."""
+        failure = self.faults.take_failure()
+        if failure is not None:
+            raise ApiError(failure, _FAULT_MESSAGES.get(failure, "sandbox fault injection"), {})
+        with self.lock:
+            self.sim.reconcile(self.clock.now())
+            self._authorize(info, CORE[target.kind])
+            try:
+                backend = self.proxy.resolve(target)
+                status, content_type, answer = self.proxy.answer(target, backend, method, body)
+            except proxy.ProxyError as err:
+                raise ApiError(err.code, err.message, {}) from err
+        if isinstance(answer, bytes):
+            return Response(status, answer, content_type)
+        return Response(status, b"", content_type, stream=answer)
 
     def _record(self, method: str, path: str, info: RequestInfo | None, response: Response):
         verb = info.verb if info else "get"
