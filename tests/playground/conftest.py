@@ -55,11 +55,18 @@ def chat_body(content: str = "Hello there", **extra) -> dict:
     return {"model": MODEL, "messages": [{"role": "user", "content": content}], **extra}
 
 
+def llama_manifest() -> dict:
+    """ "llama" as Dynamote creates it from the catalog's Qwen3 0.6B (context 32,768 tokens)."""
+    manifest = dgd_manifest("llama")
+    manifest["metadata"]["annotations"]["dynamote.io/model-id"] = "qwen3-0-6b"
+    return manifest
+
+
 @pytest.fixture
 def ready_llama(cluster_sandbox):
     """Dynamote connected to a sandbox with "llama" Ready, answering quickly."""
     cluster_sandbox.api.traffic.scale = 0.2
-    cluster.dgd_create(manifest=dgd_manifest("llama"))
+    cluster.dgd_create(manifest=llama_manifest())
     cluster_sandbox.advance(60)
     mirror.shared_cache.clear()
     return cluster_sandbox
@@ -67,4 +74,4 @@ def ready_llama(cluster_sandbox):
 
 def proxy_requests(sandbox) -> list[dict]:
     """The requests that reached a frontend or pod through the API server's proxies."""
-    return [e for e in sandbox.request_log() if e["resource"].endswith("/proxy")]
+    return [e for e in sandbox.request_log if e["resource"].endswith("/proxy")]
