@@ -59,7 +59,13 @@
   function errorMessage(status, text) {
     try {
       var data = JSON.parse(text);
-      if (data && data.error) return data.error;
+      if (data && data.error) {
+        var details = [];
+        Object.keys(data.fields || {}).forEach(function (field) {
+          details.push(field + ": " + data.fields[field].join(" "));
+        });
+        return [data.error].concat(details).join(" ");
+      }
     } catch (e) { /* not JSON */ }
     return "Dynamote answered HTTP " + status + ".";
   }

@@ -34,7 +34,7 @@ def test_a_ready_deployment_offers_the_chat_and_lists_its_models(member_client, 
     page = text(response)
     assert "data-playground" in page
     assert 'data-chat-url="/api/deployments/llama/chat?namespace=default"' in page
-    assert 'max="32768"' in page  # max tokens at most the model's context
+    assert "Context: 32768 tokens" in page
     assert "curl -N 'http://testserver/api/deployments/llama/chat?namespace=default'" in page
     [listed] = proxy_requests(ready_llama)
     assert listed["path"].endswith("/services/llama-frontend:8000/proxy/v1/models")
