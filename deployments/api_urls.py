@@ -27,9 +27,12 @@ urlpatterns = [
     ),
     path("deployments/<k8sname:name>/manifest", reuse.api_manifest, name="api-deployment-manifest"),
     path("deployments/<k8sname:name>/chat", playground.api_chat, name="api-deployment-chat"),
+    path(
+        "deployments/<k8sname:name>/metrics", playground.api_metrics, name="api-deployment-metrics"
+    ),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     re_path(
-        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest|/chat)?$",
+        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest|/chat|/metrics)?$",
         dashboard.api_invalid_name,
     ),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),

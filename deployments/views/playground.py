@@ -7,14 +7,14 @@ import logging
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from access.decorators import requires
 from access.roles import Action, decide
-from deployments import playground, snippets
+from deployments import frontend_metrics, playground, snippets
 from deployments.cluster import ClusterError
 from deployments.selectors import Missing, valid_namespace
 from deployments.views.operate import _namespace
@@ -134,3 +134,16 @@ async def api_chat(request: HttpRequest, name: str) -> HttpResponse:
         return response
     raw = await asyncio.to_thread(answer.read)
     return HttpResponse(raw, content_type=answer.content_type or "application/json")
+
+
+@requires(Action.VIEW)
+@require_GET
+def api_metrics(request: HttpRequest, name: str) -> HttpResponse:
+    """The deployment's current serving metrics, read through the cluster's proxies."""
+    try:
+        namespace = _namespace(request, Action.VIEW)
+        return JsonResponse(frontend_metrics.deployment_metrics(namespace=namespace, name=name))
+    except ApiError as exc:
+        return exc.response()
+    except ClusterError as exc:
+        return error_response(exc.message, status=exc.status)
