@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -285,6 +285,16 @@ async def relay(answer: cluster.ProxyAnswer) -> AsyncIterator[bytes]:
     finally:
         done.set()
         await asyncio.to_thread(answer.close)
+
+
+def relay_sync(answer: cluster.ProxyAnswer) -> Iterator[bytes]:
+    """`relay` for a WSGI server (gunicorn's threads): its thread reads the cluster itself."""
+    try:
+        yield from answer.chunks()
+    except Exception as exc:  # a read that failed: say why, in the stream
+        yield error_event(stream_failure(exc))
+    finally:
+        answer.close()
 
 
 def stream_failure(exc: Exception) -> str:

@@ -7,6 +7,7 @@ import logging
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIRequest
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -126,9 +127,11 @@ async def api_chat(request: HttpRequest, name: str) -> HttpResponse:
         bool(body.get("stream")),
     )
     if body.get("stream"):
-        response = StreamingHttpResponse(
-            playground.relay(answer), content_type="text/event-stream; charset=utf-8"
-        )
+        # Under uvicorn the chunks are read in a thread and handed to the event loop; under a
+        # WSGI server (gunicorn's threads) the request's own thread reads them.
+        wsgi = isinstance(request, WSGIRequest)
+        content = playground.relay_sync(answer) if wsgi else playground.relay(answer)
+        response = StreamingHttpResponse(content, content_type="text/event-stream; charset=utf-8")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx and ingresses: pass each event at once
         return response
