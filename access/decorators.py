@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 from functools import wraps
+
+from asgiref.sync import sync_to_async
 
 from access.models import ALL_NAMESPACES
 from access.roles import Action, require
@@ -16,13 +19,26 @@ def requires(action: Action, *, method_actions: dict[str, Action] | None = None)
     `method_actions` overrides the action per HTTP method (e.g. {"DELETE": Action.DELETE}).
     """
 
+    def check(request, kwargs) -> None:
+        needed = (method_actions or {}).get(request.method, action)
+        # Administering is never per namespace: it needs the Admin role everywhere.
+        where = ALL_NAMESPACES if needed is Action.ADMINISTER else kwargs.get("namespace")
+        require(request, needed, where)
+
     def decorate(view):
+        if inspect.iscoroutinefunction(view):
+            # An async view: the roles are read from the database in a thread.
+            @wraps(view)
+            async def checked_async(request, *args, **kwargs):
+                await sync_to_async(check)(request, kwargs)
+                return await view(request, *args, **kwargs)
+
+            checked_async.access_action = action
+            return checked_async
+
         @wraps(view)
         def checked(request, *args, **kwargs):
-            needed = (method_actions or {}).get(request.method, action)
-            # Administering is never per namespace: it needs the Admin role everywhere.
-            where = ALL_NAMESPACES if needed is Action.ADMINISTER else kwargs.get("namespace")
-            require(request, needed, where)
+            check(request, kwargs)
             return view(request, *args, **kwargs)
 
         checked.access_action = action

@@ -28,6 +28,8 @@ class Action(enum.Enum):
     ROLLBACK = (Role.DEPLOYER, "roll back deployments")
     DELETE = (Role.DEPLOYER, "delete deployments")
     IMPORT = (Role.DEPLOYER, "import manifests")
+    # Chatting sends traffic to the deployment's GPUs, which its real users share.
+    CHAT = (Role.DEPLOYER, "chat with deployments")
     ADMINISTER = (Role.ADMIN, "manage roles, tokens and the catalog")
 
     def __init__(self, role: Role, phrase: str) -> None:

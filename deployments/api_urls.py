@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 import deployments.converters  # noqa: F401  (registers <k8sname:>)
-from deployments.views import api, dashboard, operate, restart, reuse
+from deployments.views import api, dashboard, operate, playground, restart, reuse
 
 urlpatterns = [
     path("deployments", api.deployments, name="api-deployments"),
@@ -28,9 +28,13 @@ urlpatterns = [
     path("deployments/<k8sname:name>/manifest", reuse.api_manifest, name="api-deployment-manifest"),
     path("deployments/<k8sname:name>/config", reuse.api_config, name="api-deployment-config"),
     path("deployments/<k8sname:name>/adopt", reuse.api_adopt, name="api-deployment-adopt"),
+    path("deployments/<k8sname:name>/chat", playground.api_chat, name="api-deployment-chat"),
+    path(
+        "deployments/<k8sname:name>/metrics", playground.api_metrics, name="api-deployment-metrics"
+    ),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     re_path(
-        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest|/config|/adopt)?$",
+        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest|/config|/adopt|/chat|/metrics)?$",
         dashboard.api_invalid_name,
     ),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1100,3 +1100,205 @@ def can_i(
         _preload_content=False,
     )
     return bool((_json(response).get("status") or {}).get("allowed"))
+
+
+# The deployment's frontend and workers, through the API server's service and pod proxies
+
+
+class FrontendUnavailable(ClusterError):
+    """The API server could not reach the frontend (no Ready pod, nothing listening)."""
+
+    status = 503
+    title = "The frontend is not serving"
+
+
+@dataclass
+class ProxyAnswer:
+    """What the frontend (or a pod) answered: status, content type and the unread body.
+
+    Read it with `chunks()` (as the frontend sends them) or `read()`; `close()` hangs up, so
+    the frontend stops generating too. Always closed by whoever holds it.
+    """
+
+    status: int
+    content_type: str
+    response: Any
+
+    def chunks(self) -> Iterator[bytes]:
+        yield from self.response.stream(decode_content=True)
+
+    def read(self) -> bytes:
+        try:
+            return self.response.read()
+        finally:
+            self.response.release_conn()
+
+    def close(self) -> None:
+        # shutdown() breaks a read blocked in another thread; close() frees the socket.
+        # Read to the end, the connection is already back in the pool: nothing to break.
+        with suppress(AttributeError, RuntimeError):
+            self.response.shutdown()
+        self.response.close()
+        self.response.release_conn()
+
+
+def frontend_service_path(*, namespace: str, name: str, path: str) -> str:
+    """The service proxy path of a deployment's frontend (port 8000) for `path` (/v1/models)."""
+    _check_names(namespace=namespace, name=name)
+    service = f"{name}-frontend:{FRONTEND_PORT}"
+    return f"/api/v1/namespaces/{namespace}/services/{service}/proxy{path}"
+
+
+FRONTEND_PORT = 8000
+SYSTEM_PORT = 9090  # workers' metrics
+
+
+def frontend_request(
+    *,
+    namespace: str,
+    name: str,
+    path: str,
+    method: str = "GET",
+    body: dict | None = None,
+    read_timeout: float = TIMEOUT[1],
+) -> ProxyAnswer:
+    """Sends a request to the deployment's frontend and returns its answer unread.
+
+    Through the API server's service proxy (RBAC `services/proxy`: get for GET, create for
+    POST), or straight to DYNAMOTE_FRONTEND_URL when set. Any status the frontend itself
+    answers comes back as is; the API server's own refusals become ClusterError.
+    """
+    template = settings.DYNAMOTE_FRONTEND_URL
+    if template:
+        _check_names(namespace=namespace, name=name)
+        url = template.format(name=name, namespace=namespace).rstrip("/") + path
+        return _direct(url, method, body, read_timeout)
+    proxy_path = frontend_service_path(namespace=namespace, name=name, path=path)
+    return _proxied(proxy_path, "services/proxy", namespace, method, body, read_timeout)
+
+
+def pod_proxy_get(*, namespace: str, pod: str, port: int, path: str) -> ProxyAnswer:
+    """GET `path` on one pod's port through the API server's pod proxy (RBAC `pods/proxy`)."""
+    _check_names(namespace=namespace, name=pod)
+    proxy_path = f"/api/v1/namespaces/{namespace}/pods/{pod}:{int(port)}/proxy{path}"
+    return _proxied(proxy_path, "pods/proxy", namespace, "GET", None, TIMEOUT[1])
+
+
+def _proxied(
+    path: str, resource: str, namespace: str, method: str, body: dict | None, read: float
+) -> ProxyAnswer:
+    api = _client().api
+    headers = {"Accept": "application/json, text/event-stream, text/plain"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    request = api.param_serialize(
+        method, path, header_params=headers, body=body, auth_settings=["BearerToken"]
+    )
+    verb = "get" if method == "GET" else "create"
+    started = time.perf_counter()
+    status: int | str = "error"
+    try:
+        response = api.call_api(*request, _request_timeout=(TIMEOUT[0], read)).response
+        status = response.status
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        status = "unreachable"
+        raise _no_frontend_answer(exc, read) from exc
+    finally:
+        logger.info(
+            "cluster verb=%s resource=%s namespace=%s status=%s duration_ms=%.0f",
+            verb,
+            resource,
+            namespace or "-",
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
+    answer = ProxyAnswer(response.status, response.headers.get("Content-Type", ""), response)
+    if response.status >= 400:
+        raw = answer.read()
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict) and parsed.get("kind") == "Status":
+            # The API server's own answer: RBAC, no endpoints, no such Service.
+            message = parsed.get("message") or f"HTTP {response.status}"
+            if response.status == 503:
+                raise FrontendUnavailable(
+                    f"The cluster cannot reach the frontend: {message}. It answers once a "
+                    "frontend pod is Ready; see the pods on the details page."
+                )
+            exc = ApiException(status=response.status, reason=message)
+            exc.body = raw.decode("utf-8", errors="replace")
+            raise _translate(exc, verb, resource, namespace)
+        answer = ProxyAnswer(response.status, answer.content_type, _Buffered(raw))
+    return answer
+
+
+def _direct(url: str, method: str, body: dict | None, read: float) -> ProxyAnswer:
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    started = time.perf_counter()
+    status: int | str = "error"
+    try:
+        response = _http.request(
+            method,
+            url,
+            body=data,
+            headers=headers,
+            preload_content=False,
+            timeout=urllib3.Timeout(connect=TIMEOUT[0], read=read),
+            retries=False,
+        )
+        status = response.status
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        status = "unreachable"
+        raise _no_frontend_answer(exc, read, url=url) from exc
+    finally:
+        logger.info(
+            "frontend method=%s url=%s status=%s duration_ms=%.0f",
+            method,
+            url,
+            status,
+            (time.perf_counter() - started) * 1000,
+        )
+    return ProxyAnswer(response.status, response.headers.get("Content-Type", ""), response)
+
+
+_http = urllib3.PoolManager()
+
+
+def _no_frontend_answer(exc: Exception, read: float, *, url: str = "") -> ClusterError:
+    where = url or _server()
+    if "timed out" in str(exc).lower():
+        return Unreachable(
+            f"The frontend did not answer within {read:g} s (through {where}). The model may "
+            "be busy or still loading; try again, or raise DYNAMOTE_CHAT_TIMEOUT.",
+            answered=False,
+        )
+    return Unreachable(
+        f"{where} cannot be reached. Check that the cluster is running and that Dynamote "
+        "can connect to it.",
+        answered=False,
+    )
+
+
+class _Buffered:
+    """A body already read, with the streamed response's reading methods."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, decode_content: bool = True) -> Iterator[bytes]:
+        yield self.data
+
+    def read(self) -> bytes:
+        return self.data
+
+    def release_conn(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

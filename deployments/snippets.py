@@ -102,3 +102,16 @@ def chat(*, model: str) -> str:
         ["-H", "Content-Type: application/json"],
         ["-d", body],
     )
+
+
+API_TOKEN_PLACEHOLDER = "<your Dynamote API token>"
+
+
+def chat_api(*, url: str, body: dict) -> str:
+    """A chat through Dynamote's chat API (an API token instead of the session), streamed."""
+    return _lines(
+        ["curl", "-N", url],
+        ["-H", f"Authorization: Bearer {API_TOKEN_PLACEHOLDER}"],
+        ["-H", "Content-Type: application/json"],
+        ["-d", json.dumps(body)],
+    )

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy, imports, operate, restart, reuse
+from deployments.views import dashboard, deploy, imports, operate, playground, restart, reuse
 
 app_name = "deployments"
 urlpatterns = [
@@ -31,9 +31,12 @@ urlpatterns = [
     path("<namespace:namespace>/<k8sname:name>/copy/", reuse.copy, name="copy"),
     path("<namespace:namespace>/<k8sname:name>/adopt/", reuse.adopt, name="adopt"),
     path("<namespace:namespace>/<k8sname:name>/yaml/", imports.edit_yaml, name="edit-yaml"),
+    path("<namespace:namespace>/<k8sname:name>/try/", playground.try_tab, name="try"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/restart/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/manifest.yaml", dashboard.invalid_name),
+    path("<str:namespace>/<str:name>/try/", dashboard.invalid_name),
+    path("<str:namespace>/<str:name>/yaml/", dashboard.invalid_name),
 ]

@@ -323,6 +323,17 @@ DYNAMOTE_DYNAMO_NAMESPACE = _namespace(
 )
 # How often the dashboard and details pages poll for changes, in seconds.
 DYNAMOTE_POLL_SECONDS = env_int("DYNAMOTE_POLL_SECONDS", 10, minimum=2)
+# The Try tab and the chat API reach a deployment's frontend through the Kubernetes API's
+# service proxy; a URL template ({name}, {namespace}) reaches it directly instead, e.g.
+# http://{name}-frontend.{namespace}.svc.cluster.local:8000 when Dynamote runs in the cluster.
+DYNAMOTE_FRONTEND_URL = env_match(
+    "DYNAMOTE_FRONTEND_URL",
+    "",
+    r"https?://[^\s{}]*(\{(name|namespace)\}[^\s{}]*)+",
+    example="http://{name}-frontend.{namespace}.svc.cluster.local:8000",
+)
+# How long a chat waits for the frontend's next bytes (first token included), in seconds.
+DYNAMOTE_CHAT_TIMEOUT = env_int("DYNAMOTE_CHAT_TIMEOUT", 60, minimum=1)
 # How many times faster the sandbox cluster's simulated clock runs (`make run` without a cluster).
 DYNAMOTE_SANDBOX_SPEED = env_float("DYNAMOTE_SANDBOX_SPEED", 1.0, above=0)
 # The Dynamo release whose runtime images new deployments use by default.

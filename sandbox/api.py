@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from . import adapters, cel, protobuf, schema
+from . import adapters, cel, protobuf, proxy, schema
 from .clock import Clock, rfc3339
 from .conversion import convert_dgd
 from .operator import Simulation
@@ -41,6 +41,7 @@ from .rbac import (
 from .seed import namespace_object
 from .selectors import SelectorError, label_matcher, parse_field_selector, parse_label_selector
 from .store import INDEXED_LABEL, Entry, Store, dumps
+from .traffic import Traffic
 from .watch import BOOKMARK_INTERVAL, Watch, WatchError, WatchOptions
 
 KUBE_VERSION = {
@@ -302,6 +303,9 @@ class Api:
         self._watching_lock = threading.Lock()
         self.server_address = "127.0.0.1:0"
         self.crds: dict[tuple[str, str], dict] = {}  # (group, plural) -> CRD
+        # The frontends and workers the service and pod proxies reach (proxy.py, traffic.py).
+        self.traffic = Traffic()
+        self.proxy = proxy.Proxy(store, self.traffic)
         for crd in crds:
             self.install_crd(crd)
 
@@ -380,6 +384,22 @@ class Api:
         subject = authenticated(self.user)
         try:
             subject = self._impersonate(subject, headers)
+            try:
+                target = proxy.parse(path)
+            except proxy.ProxyError as err:
+                raise ApiError(err.code, err.message, {}) from err
+            if target is not None:
+                info = RequestInfo(
+                    proxy.VERBS.get(method, method.lower()),
+                    "",
+                    "v1",
+                    target.kind,
+                    target.namespace,
+                    target.segment,
+                    "proxy",
+                )
+                response = self._proxy(info, target, method, body, subject)
+                return self._record(method, path, info, response, subject)
             info = self._parse(method, path, query)
             failure = self.faults.take_failure()
             if failure is not None:
@@ -436,6 +456,25 @@ class Api:
     def _rbac_objects(self, resource: str, namespace: str | None) -> list[dict]:
         key = RBAC[resource].store_key
         return [entry.obj for entry in self.store.entries(key, namespace)]
+
+    def _proxy(
+        self, info: RequestInfo, target: proxy.Target, method: str, body: bytes, subject: Subject
+    ) -> Response:
+        """A service or pod proxy request: RBAC, then the backend answers (proxy.py)."""
+        failure = self.faults.take_failure()
+        if failure is not None:
+            raise ApiError(failure, _FAULT_MESSAGES.get(failure, "sandbox fault injection"), {})
+        with self.lock:
+            self.sim.reconcile(self.clock.now())
+            self._authorize(info, CORE[target.kind], subject)
+            try:
+                backend = self.proxy.resolve(target)
+                status, content_type, answer = self.proxy.answer(target, backend, method, body)
+            except proxy.ProxyError as err:
+                raise ApiError(err.code, err.message, {}) from err
+        if isinstance(answer, bytes):
+            return Response(status, answer, content_type)
+        return Response(status, b"", content_type, stream=answer)
 
     def _record(
         self,

@@ -156,6 +156,13 @@ def test_every_page_keeps_to_the_content_security_policy(
     with page.expect_response(is_poll):
         pass
 
+    # The Try tab of the Ready deployment: its script loads and streams an answer by fetch.
+    sandbox.advance(60)
+    watch.goto("/deployments/default/llama/try/")
+    page.get_by_role("textbox", name="Message").fill("Hello")
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("listitem", name="Answer").locator("[data-timings]")).to_be_visible()
+
     watch.goto("/admin/")
     expect(page.get_by_role("link", name="Catalog models")).to_be_visible()
     model = CatalogModel.objects.get(slug="qwen3-8b")

@@ -61,7 +61,10 @@ def test_binding_grants_the_role_to_the_service_account(objects):
 def test_role_grants_no_writes_beyond_deployments(objects):
     writes = {"create", "update", "patch", "delete", "deletecollection", "*"}
     for rule in objects["ClusterRole"]["rules"]:
-        if writes & set(rule["verbs"]):
+        if rule["resources"] == ["services/proxy"]:
+            # "create" on the proxy is a POST to the frontend (a chat): it changes no object.
+            assert rule["verbs"] == ["get", "create"], rule
+        elif writes & set(rule["verbs"]):
             assert rule["resources"] == ["dynamographdeployments"], rule
         assert "*" not in rule["resources"]
 

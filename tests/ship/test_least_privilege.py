@@ -61,6 +61,8 @@ def test_the_role_has_the_rules_this_test_knows():
         (("",), ("persistentvolumeclaims",)),
         (("",), ("pods",)),
         (("",), ("pods/log",)),
+        (("",), ("services/proxy",)),
+        (("",), ("pods/proxy",)),
         (("",), ("events",)),
         (("",), ("secrets",)),
     }
@@ -86,6 +88,16 @@ def test_the_full_flow_works_with_exactly_the_deployed_rules(member_client, leas
     detail = _detail(member_client)
     assert "Ready" in detail and "Events" in detail
     pages.append(detail)
+
+    tab = _text(member_client.get(f"/deployments/default/{NAME}/try/", headers=HTMX))
+    assert "Qwen/Qwen3-8B" in tab  # /v1/models through the service proxy
+    chat = member_client.post(
+        f"/api/deployments/{NAME}/chat?namespace=default",
+        {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 4},
+        content_type="application/json",
+    )
+    assert chat.status_code == 200, chat.content
+    pages.append(tab)
 
     response = member_client.post(f"/deployments/default/{NAME}/delete/", {"confirm": NAME})
     assert response.status_code in (200, 302)
@@ -177,3 +189,42 @@ def test_without_the_pod_log_rule_a_crash_loop_says_what_is_forbidden(
     assert response.status_code == 302, _text(response)[:3000]
     sandbox.advance(120)
     assert _forbidden("get", "pods/log") in _detail(member_client)
+
+
+def test_without_the_service_proxy_rule_the_try_tab_says_what_is_forbidden(
+    member_client, least_privileged
+):
+    sandbox = least_privileged(_without("services/proxy"))
+    _create(member_client)
+    sandbox.advance(120)
+    tab = _text(member_client.get(f"/deployments/default/{NAME}/try/", headers=HTMX))
+    assert _forbidden("get", "services/proxy") in tab
+    chat = member_client.post(
+        f"/api/deployments/{NAME}/chat?namespace=default",
+        {"messages": [{"role": "user", "content": "Hello"}]},
+        content_type="application/json",
+    )
+    assert chat.status_code == 403
+    assert chat.json()["error"].startswith(_forbidden("create", "services/proxy"))
+
+
+def test_without_the_pod_proxy_rule_a_workers_metrics_are_forbidden(
+    member_client, least_privileged
+):
+    from deployments import cluster
+    from deployments.cluster import Forbidden
+
+    sandbox = least_privileged(_without("pods/proxy"))
+    _create(member_client)
+    sandbox.advance(120)
+    worker = next(
+        p["metadata"]["name"]
+        for p in sandbox.list("pods", "default")
+        if "worker" in p["metadata"]["name"]
+    )
+    with pytest.raises(Forbidden) as refused:
+        cluster.pod_proxy_get(namespace="default", pod=worker, port=9090, path="/metrics")
+    assert refused.value.message.startswith(_forbidden("get", "pods/proxy"))
+    sandbox.set_permissions(RULES)
+    answer = cluster.pod_proxy_get(namespace="default", pod=worker, port=9090, path="/metrics")
+    assert b"dynamo_component_requests_total" in answer.read()
