@@ -865,6 +865,121 @@ def adopt(request, name: NAME, namespace: NAMESPACE = None):
     changed meanwhile (nothing written; send it again)."""
 
 
+# --- see it work: chat and metrics -----------------------------------------------------------
+
+
+class ChatMessage(Schema):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ChatBody(Schema):
+    """An OpenAI chat-completions body; other OpenAI fields are passed to the frontend."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [{"messages": [{"role": "user", "content": "Hello!"}], "max_tokens": 64}]
+        },
+    )
+
+    messages: list[ChatMessage] = Field(min_length=1)
+    model: str | None = Field(None, description="Defaults to the deployment's served model.")
+    max_tokens: int | None = Field(None, ge=1, description="At most the model's context.")
+    temperature: float | None = Field(None, ge=0, le=2)
+    stream: bool = False
+
+
+class ChatCompletion(Schema):
+    """What the deployment's frontend answers (OpenAI `chat.completion`), passed on as is."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: Literal["chat.completion"]
+    choices: list[dict[str, Any]]
+
+
+STREAM_BODY = {
+    "content": {
+        "text/event-stream": {
+            "schema": {"type": "string"},
+            "example": 'data: {"choices": [{"delta": {"content": "Hi"}}]}\n\ndata: [DONE]\n\n',
+        }
+    }
+}
+
+
+@api.post(
+    "/deployments/{name}/chat",
+    response=answers(
+        200, ChatCompletion, 400, Error, 404, Error, 409, Error, 502, Error, 503, Error
+    ),
+    tags=["see it work"],
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The answer; with `stream: true`, server-sent events ending "
+                "with `data: [DONE]`.",
+                **{"content": {**STREAM_BODY["content"]}},
+            }
+        }
+    },
+)
+def chat(request, name: NAME, body: ChatBody, namespace: NAMESPACE = None):
+    """Chat with a Ready deployment through the cluster's service proxy (Deployer role):
+    409 when it is not Ready, 502 for the frontend's own refusal, 503 when unreachable."""
+
+
+class Percentiles(Out):
+    p50: float | None
+    p95: float | None
+
+
+class RequestCounts(Out):
+    total: float
+    errors: float
+    perSecond: float | None = Field(description="Since the previous reading; null at first.")
+    inFlight: float
+    queued: float
+
+
+class Tokens(Out):
+    input: float
+    output: float
+
+
+class WorkerMetrics(Out):
+    pod: str
+    restarts: int
+    kvCacheUsage: float | None
+    requests: float | None = None
+
+
+class Metrics(Out):
+    namespace: str
+    name: str
+    requests: RequestCounts
+    timeToFirstTokenSeconds: Percentiles
+    interTokenLatencySeconds: Percentiles
+    requestDurationSeconds: Percentiles
+    tokens: Tokens
+    kvCacheUsage: float | None = Field(description="The fullest worker's KV-cache share, 0-1.")
+    podRestarts: int
+    workers: list[WorkerMetrics]
+    errors: list[str] = Field(description="Workers whose metrics could not be read.")
+
+
+@api.get(
+    "/deployments/{name}/metrics",
+    response=answers(200, Metrics, 400, Error, 404, Error, 503, Error),
+    tags=["see it work"],
+)
+def metrics(request, name: NAME, namespace: NAMESPACE = None):
+    """Its current serving metrics, read from the frontend's and workers' `/metrics` through
+    the cluster's proxies; percentiles from the histograms since the frontend started."""
+
+
 # --- the document and its page ------------------------------------------------------------
 
 

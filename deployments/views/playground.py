@@ -18,7 +18,7 @@ from access.roles import Action, decide
 from deployments import frontend_metrics, playground, snippets
 from deployments.cluster import ClusterError
 from deployments.selectors import Missing, valid_namespace
-from deployments.views.operate import _namespace
+from deployments.views.operate import api_namespace
 from dynamote.api import ApiError, error_response
 
 logger = logging.getLogger("dynamote.playground")
@@ -108,7 +108,7 @@ def _tab_context_curl(request: HttpRequest, namespace: str, name: str) -> dict:
 async def api_chat(request: HttpRequest, name: str) -> HttpResponse:
     """An OpenAI chat-completions body in; what the deployment answers out (streamed or not)."""
     try:
-        namespace = await sync_to_async(_namespace)(request, Action.CHAT)
+        namespace = await sync_to_async(api_namespace)(request, Action.CHAT)
         body = playground.check(playground.parse_body(request.body), context=None)
         target = await sync_to_async(playground.target)(namespace=namespace, name=name)
         body = playground.prepare(playground.check(body, context=target.context), target)
@@ -144,7 +144,7 @@ async def api_chat(request: HttpRequest, name: str) -> HttpResponse:
 def api_metrics(request: HttpRequest, name: str) -> HttpResponse:
     """The deployment's current serving metrics, read through the cluster's proxies."""
     try:
-        namespace = _namespace(request, Action.VIEW)
+        namespace = api_namespace(request, Action.VIEW)
         return JsonResponse(frontend_metrics.deployment_metrics(namespace=namespace, name=name))
     except ApiError as exc:
         return exc.response()

@@ -211,3 +211,20 @@ def test_a_manifest_sent_back_as_yaml_answers_as_documented(api, cluster_sandbox
     assert created.status_code == 201 and created.json()["revision"] == 1
     refused = check(api.client.post("/api/deployments", b"kind: [", **yaml_post))
     assert refused.status_code == 400 and "yaml" in refused.json()["fields"]
+
+
+def test_chat_and_metrics_answer_as_documented(api, cluster_sandbox):
+    from tests.playground.conftest import llama_manifest
+
+    cluster_sandbox.api.traffic.scale = 0.2
+    cluster.dgd_create(manifest=llama_manifest())
+    cluster_sandbox.advance(60)
+    mirror.reset()
+    chat = "/api/deployments/llama/chat?namespace=default"
+    hello = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 8}
+    assert api.post(chat, hello).json()["object"] == "chat.completion"
+    assert api.post(chat, {"messages": []}).status_code == 400
+    assert api.post("/api/deployments/nope/chat?namespace=default", hello).status_code == 404
+    metrics = api.get("/api/deployments/llama/metrics?namespace=default").json()
+    assert metrics["requests"]["total"] == 1
+    assert api.get("/api/deployments/nope/metrics?namespace=default").status_code == 404
