@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from functools import wraps
 
+from asgiref.sync import iscoroutinefunction, sync_to_async
+
 from access.models import ALL_NAMESPACES
 from access.roles import Action, require
 
@@ -16,14 +18,26 @@ def requires(action: Action, *, method_actions: dict[str, Action] | None = None)
     `method_actions` overrides the action per HTTP method (e.g. {"DELETE": Action.DELETE}).
     """
 
+    def check(request, kwargs) -> None:
+        needed = (method_actions or {}).get(request.method, action)
+        # Administering is never per namespace: it needs the Admin role everywhere.
+        where = ALL_NAMESPACES if needed is Action.ADMINISTER else kwargs.get("namespace")
+        require(request, needed, where)
+
     def decorate(view):
-        @wraps(view)
-        def checked(request, *args, **kwargs):
-            needed = (method_actions or {}).get(request.method, action)
-            # Administering is never per namespace: it needs the Admin role everywhere.
-            where = ALL_NAMESPACES if needed is Action.ADMINISTER else kwargs.get("namespace")
-            require(request, needed, where)
-            return view(request, *args, **kwargs)
+        if iscoroutinefunction(view):
+            # The roles are read from the database, which an event loop must not wait on.
+            @wraps(view)
+            async def checked(request, *args, **kwargs):
+                await sync_to_async(check)(request, kwargs)
+                return await view(request, *args, **kwargs)
+
+        else:
+
+            @wraps(view)
+            def checked(request, *args, **kwargs):
+                check(request, kwargs)
+                return view(request, *args, **kwargs)
 
         checked.access_action = action
         return checked

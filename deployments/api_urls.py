@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 import deployments.converters  # noqa: F401  (registers <k8sname:>)
-from deployments.views import api, dashboard, operate, restart, reuse
+from deployments.views import api, dashboard, logs, operate, restart, reuse
 
 urlpatterns = [
     path("deployments", api.deployments, name="api-deployments"),
@@ -26,9 +26,11 @@ urlpatterns = [
         name="api-deployment-restart",
     ),
     path("deployments/<k8sname:name>/manifest", reuse.api_manifest, name="api-deployment-manifest"),
+    path("deployments/<k8sname:name>/logs", logs.api_logs, name="api-deployment-logs"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     re_path(
-        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest)?$", dashboard.api_invalid_name
+        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest|/logs)?$",
+        dashboard.api_invalid_name,
     ),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),
 ]

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy, operate, restart, reuse
+from deployments.views import dashboard, deploy, logs, operate, restart, reuse
 
 app_name = "deployments"
 urlpatterns = [
@@ -28,6 +28,9 @@ urlpatterns = [
     path("<namespace:namespace>/<k8sname:name>/manifest.yaml", reuse.manifest, name="manifest"),
     path("<namespace:namespace>/<k8sname:name>/copy/", reuse.copy, name="copy"),
     path("<namespace:namespace>/<k8sname:name>/adopt/", reuse.adopt, name="adopt"),
+    # Logs: the tab's panel and its live stream (server-sent events).
+    path("<namespace:namespace>/<k8sname:name>/logs/", logs.panel, name="logs"),
+    path("<namespace:namespace>/<k8sname:name>/logs/stream", logs.stream, name="logs_stream"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),
