@@ -695,8 +695,8 @@ class LogStream:
         self._closed = True
         try:
             self._response.shutdown()
-        except RuntimeError:
-            pass  # read to the end: the connection is back in the pool already
+        except (RuntimeError, ValueError, OSError):
+            pass  # read to the end (the connection is back in the pool), or already closed
         finally:
             self._response.release_conn()
             self._response.close()
@@ -726,8 +726,8 @@ def pod_log_stream(
     }
 
     def read(*args, _request_timeout, **kwargs):
-        # A followed log may stay quiet for long: no read timeout; closing it ends the read.
-        timeout = (_request_timeout[0], None) if follow else _request_timeout
+        # A followed log may stay quiet for long: a day's read timeout; closing it ends the read.
+        timeout = (_request_timeout[0], 86_400) if follow else _request_timeout
         return api.read_namespaced_pod_log(*args, _request_timeout=timeout, **kwargs)
 
     response = _call(

@@ -10,10 +10,10 @@ never holds a request's event loop; closing the reader hangs up on the cluster.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import queue
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -334,7 +334,9 @@ async def follow_async(request: LogRequest) -> AsyncIterator[LogLine]:
     lines: asyncio.Queue[LogLine | None] = asyncio.Queue()
 
     def deliver(line: LogLine | None) -> None:
-        loop.call_soon_threadsafe(lines.put_nowait, line)
+        # Once the request is over its event loop is closed: nobody reads any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(lines.put_nowait, line)
 
     follower = Follower(request, deliver).start()
     try:
@@ -342,11 +344,3 @@ async def follow_async(request: LogRequest) -> AsyncIterator[LogLine]:
             yield line
     finally:
         follower.close()
-
-
-def wait_closed(check: Callable[[], bool], seconds: float = 5.0) -> bool:
-    """Polls until `check` holds (tests of streams that close in the background)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not check():
-        time.sleep(0.05)
-    return check()
