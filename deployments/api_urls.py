@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 import deployments.converters  # noqa: F401  (registers <k8sname:>)
-from deployments.views import api, dashboard, logs, operate, restart, reuse
+from deployments.views import api, capacity, dashboard, logs, operate, restart, reuse
 
 urlpatterns = [
     path("deployments", api.deployments, name="api-deployments"),
@@ -33,4 +33,5 @@ urlpatterns = [
         dashboard.api_invalid_name,
     ),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),
+    path("cluster/capacity", capacity.api_capacity, name="api-cluster-capacity"),
 ]

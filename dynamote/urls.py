@@ -3,11 +3,13 @@ from django.urls import include, path
 
 from access import oidc
 from access import views as access_views
+from deployments.views import capacity
 from dynamote import views
 
 urlpatterns = [
     path("", include("catalog.urls")),
     path("deployments/", include("deployments.urls")),
+    path("cluster/", capacity.page, name="cluster"),
     path("api/health", views.health, name="health"),
     path("api/", include("catalog.api_urls")),
     path("api/", include("deployments.api_urls")),
