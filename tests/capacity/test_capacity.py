@@ -98,8 +98,9 @@ def test_an_unreachable_cluster_is_a_message(member_client, cluster_sandbox):
     cluster_sandbox.stop()
     response = member_client.get("/api/cluster/capacity")
     assert response.status_code == 503
-    assert "cannot be reached" in response.json()["error"] or "did not answer" in (
-        response.json()["error"]
+    assert (
+        "cannot be reached" in response.json()["error"]
+        or "did not answer" in (response.json()["error"])
     )
     page = member_client.get("/cluster/")
     assert page.status_code == 200

@@ -18,9 +18,7 @@ def big(cluster_sandbox):
     mirror.shared_cache.clear()
 
 
-def test_the_cluster_page_shows_a_nodes_gpus_held_by_a_deployment(
-    logged_in_page, big, live_server
-):
+def test_the_cluster_page_shows_a_nodes_gpus_held_by_a_deployment(logged_in_page, big, live_server):
     page = logged_in_page
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{live_server.url}/models/")

@@ -2,6 +2,7 @@
 
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -36,7 +37,7 @@ def test_follow_a_worker_while_it_starts_then_all_its_pods_and_filter(
     page = logged_in_page
     sandbox = starting
     first, second = pods_of(sandbox, "llama")
-    page.goto(f"{live_server.url}/deployments/default/llama/")
+    page.goto(f"{live_server.url}/deployments/default/llama/", timeout=30_000)
     logs = page.get_by_role("region", name="Logs")
     logs.get_by_label("Component").select_option("VllmWorker")
     logs.get_by_label("Pod").select_option(first)
@@ -93,3 +94,23 @@ def test_the_api_streams_a_followed_log_and_hangs_up_with_its_client(
     assert "Avg generation throughput" in line
     response.close()
     assert until(lambda: sandbox.api.log_streams == 0), sandbox.api.log_streams
+
+
+def test_the_logs_section_fits_a_phone(logged_in_page, starting, live_server):
+    page = logged_in_page
+    starting.advance(60)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/deployments/default/llama/", timeout=30_000)
+    logs = page.get_by_role("region", name="Logs")
+    logs.get_by_label("Component").select_option("VllmWorker")
+    logs.get_by_role("button", name="Follow").click()
+    expect(logs.get_by_role("log", name="Log lines")).to_contain_text("worker ready")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    logs.get_by_role("button", name="Wrap lines").click()
+    expect(logs.get_by_role("button", name="Wrap lines")).to_have_attribute("aria-pressed", "true")
+    logs.get_by_role("button", name="Pause auto-scroll").click()
+    expect(logs.get_by_role("button", name="Resume auto-scroll")).to_be_visible()
+    with page.expect_download() as download:
+        logs.get_by_role("button", name="Download").click()
+    assert download.value.suggested_filename == "llama.log"
+    assert "worker ready" in Path(download.value.path()).read_text()
