@@ -23,6 +23,7 @@ from deployments.cluster import ClusterError
 
 COMPONENT_LABEL = "nvidia.com/dynamo-component"
 MAX_TAIL_LINES = 100_000
+MAX_NUMBER = 10**9  # larger numbers are refused, not passed on to the cluster
 # How often a followed pod whose container has not started yet is asked again.
 RETRY_SECONDS = 2.0
 _FALSE, _TRUE = ("", "0", "false", "no"), ("1", "true", "yes", "on")
@@ -103,7 +104,7 @@ def _number(params: Mapping[str, str], key: str, low: int, errors: dict) -> int 
     text = (params.get(key) or "").strip()
     if not text:
         return None
-    if not text.isdigit() or not low <= int(text) <= MAX_TAIL_LINES * 100:
+    if not text.isdigit() or not low <= int(text) <= MAX_NUMBER:
         errors[key] = [f"{key} must be a whole number of at least {low}, got {text!r}."]
         return None
     return int(text)
