@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
 import deployments.converters  # noqa: F401  (registers <k8sname:>)
-from deployments.views import api, dashboard, operate, playground, restart, reuse
+from deployments.views import api, capacity, dashboard, logs, operate, playground, restart, reuse
 
 urlpatterns = [
     path("deployments", api.deployments, name="api-deployments"),
@@ -32,10 +32,13 @@ urlpatterns = [
     path(
         "deployments/<k8sname:name>/metrics", playground.api_metrics, name="api-deployment-metrics"
     ),
+    path("deployments/<k8sname:name>/logs", logs.api_logs, name="api-deployment-logs"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     re_path(
-        r"^deployments/(?P<name>.*?)(?:/pods|/restart|/manifest|/config|/adopt|/chat|/metrics)?$",
+        r"^deployments/(?P<name>.*?)"
+        r"(?:/pods|/restart|/manifest|/config|/adopt|/chat|/metrics|/logs)?$",
         dashboard.api_invalid_name,
     ),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),
+    path("cluster/capacity", capacity.api_capacity, name="api-cluster-capacity"),
 ]

@@ -767,6 +767,85 @@ def pod_log(*, namespace: str, name: str, tail_lines: int = 20, previous: bool =
     return response.data.decode("utf-8", errors="replace")
 
 
+class LogStream:
+    """An open pod log: its lines as the cluster sends them; `close` works from any thread."""
+
+    def __init__(self, response: urllib3.HTTPResponse) -> None:
+        self._response = response
+        self._closed = False
+
+    def lines(self) -> Iterator[str]:
+        """Each line without its newline, until the log ends or the stream is closed."""
+        pending = b""
+        try:
+            for chunk in self._response.stream(amt=None if self._response.chunked else 65536):
+                pending += chunk
+                *complete, pending = pending.split(b"\n")
+                for line in complete:
+                    yield line.decode("utf-8", errors="replace")
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if self._closed:
+                return
+            raise Unreachable(
+                f"The cluster at {_server()} stopped sending the log. Try again in a moment.",
+                answered=False,
+            ) from exc
+        if pending and not self._closed:
+            yield pending.decode("utf-8", errors="replace")
+
+    def close(self) -> None:
+        """Hang up: a read blocked in another thread returns, and the cluster ends the stream."""
+        self._closed = True
+        try:
+            self._response.shutdown()
+        except (RuntimeError, ValueError, OSError):
+            pass  # read to the end (the connection is back in the pool), or already closed
+        finally:
+            self._response.release_conn()
+            self._response.close()
+
+
+def pod_log_stream(
+    *,
+    namespace: str,
+    name: str,
+    container: str = "",
+    follow: bool = False,
+    tail_lines: int | None = None,
+    since_seconds: int | None = None,
+    timestamps: bool = False,
+    previous: bool = False,
+) -> LogStream:
+    """A pod container's log; with `follow` it stays open while the container runs."""
+    _check_names(namespace=namespace, name=name)
+    api = k8s.CoreV1Api(_client().api)
+    options = {
+        "container": container or None,
+        "follow": follow or None,
+        "tail_lines": tail_lines,
+        "since_seconds": since_seconds,
+        "timestamps": timestamps or None,
+        "previous": previous or None,
+    }
+
+    def read(*args, _request_timeout, **kwargs):
+        # A followed log may stay quiet for long: a day's read timeout; closing it ends the read.
+        timeout = (_request_timeout[0], 86_400) if follow else _request_timeout
+        return api.read_namespaced_pod_log(*args, _request_timeout=timeout, **kwargs)
+
+    response = _call(
+        "get",
+        "pods/log",
+        namespace,
+        read,
+        name,
+        namespace,
+        _preload_content=False,
+        **{key: value for key, value in options.items() if value is not None},
+    )
+    return LogStream(response)
+
+
 # DynamoGraphDeployments
 
 

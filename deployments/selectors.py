@@ -663,6 +663,14 @@ def pod_list(*, namespace: str, name: str) -> list[PodRow]:
     return sorted((_pod_row(p, now) for p in owned), key=lambda p: (p.component, p.name))
 
 
+def deployment_pods(*, namespace: str, name: str) -> list[dict]:
+    """The pod objects of one deployment, from the namespace's shared pod list."""
+    snapshot = mirror.pods(namespace)
+    if not snapshot.has_value:
+        raise snapshot.error or Missing("No data")
+    return _grouped(snapshot.value).get((namespace, name), [])
+
+
 # --- the cluster ------------------------------------------------------------------------------
 
 CONNECTED, UNREACHABLE, NOT_INSTALLED = "connected", "unreachable", "not_installed"

@@ -1,7 +1,7 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy, imports, operate, playground, restart, reuse
+from deployments.views import dashboard, deploy, imports, logs, operate, playground, restart, reuse
 
 app_name = "deployments"
 urlpatterns = [
@@ -32,6 +32,9 @@ urlpatterns = [
     path("<namespace:namespace>/<k8sname:name>/adopt/", reuse.adopt, name="adopt"),
     path("<namespace:namespace>/<k8sname:name>/yaml/", imports.edit_yaml, name="edit-yaml"),
     path("<namespace:namespace>/<k8sname:name>/try/", playground.try_tab, name="try"),
+    # Logs: the tab's panel and its live stream (server-sent events).
+    path("<namespace:namespace>/<k8sname:name>/logs/", logs.panel, name="logs"),
+    path("<namespace:namespace>/<k8sname:name>/logs/stream", logs.stream, name="logs_stream"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     path("<str:namespace>/<str:name>/", dashboard.invalid_name),
     path("<str:namespace>/<str:name>/delete/", dashboard.invalid_name),

@@ -3,11 +3,13 @@ from django.urls import include, path
 
 from access import oidc
 from access import views as access_views
+from deployments.views import capacity
 from dynamote import openapi, views
 
 urlpatterns = [
     path("", include("catalog.urls")),
     path("deployments/", include("deployments.urls")),
+    path("cluster/", capacity.page, name="cluster"),
     path("api/health", views.health, name="health"),
     path("api/openapi.json", openapi.openapi_json, name="api-openapi"),
     path("api/docs", openapi.openapi_docs, name="api-docs"),

@@ -26,6 +26,7 @@ import yaml
 from . import adapters, cel, protobuf, proxy, schema
 from .clock import Clock, rfc3339
 from .conversion import convert_dgd
+from .logs import LogError, LogOptions, Run, follow
 from .operator import Simulation
 from .rbac import (
     RBAC_GROUP,
@@ -300,6 +301,7 @@ class Api:
         self.watch_epoch = 0  # stop_watches() moves it on: every open watch ends
         self.bookmark_interval = BOOKMARK_INTERVAL
         self.watching = 0  # watches being served right now
+        self.log_streams = 0  # followed logs being served right now
         self._watching_lock = threading.Lock()
         self.server_address = "127.0.0.1:0"
         self.crds: dict[tuple[str, str], dict] = {}  # (group, plural) -> CRD
@@ -843,19 +845,60 @@ class Api:
         return entry
 
     def _pod_log(self, info: RequestInfo, query: dict) -> Response:
-        self._entry(info, CORE["pods"])
-        container = query.get("container")
-        if container and container != "main":
-            raise ApiError(400, f"container {container} is not valid for pod {info.name}", {})
-        previous = query.get("previous", "").lower() in ("true", "1")
-        lines = self.sim.pod_logs(info.namespace, info.name, self.clock.now(), previous=previous)
-        if isinstance(lines, str):
-            raise ApiError(400, lines, {})
-        tail = query.get("tailLines")
-        if tail and tail.lstrip("-").isdigit():
-            lines = lines[-int(tail) :] if int(tail) > 0 else []
-        text = "".join(f"{line}\n" for line in lines)
-        return Response(200, text.encode(), "text/plain")
+        pod = self._entry(info, CORE["pods"]).obj
+        try:
+            options = LogOptions.parse(pod, query)
+        except LogError as err:
+            raise ApiError(err.code, err.message, {}) from err
+        now = self.clock.now()
+
+        def read() -> Run | None:
+            found = self.sim.container_run(
+                info.namespace, info.name, options.container, self.clock.now(), options.previous
+            )
+            if isinstance(found, str):
+                raise ApiError(400, found, {})
+            return found
+
+        run = read()
+        lines = run.lines(options.start(now), now) if run is not None else []
+        if options.tail_lines is not None:
+            lines = lines[len(lines) - options.tail_lines :] if options.tail_lines else []
+        body = options.format(lines)
+        if not options.follow or run is None or (run.ends_at is not None and now >= run.ends_at):
+            return Response(200, body, "text/plain")
+
+        def read_locked() -> Run | None:
+            with self.lock:
+                if self.store.get("pods", info.namespace, info.name) is None:
+                    return None
+                try:
+                    return read()
+                except ApiError:
+                    return None
+
+        epoch = self.watch_epoch
+        chunks = follow(
+            read_locked,
+            options,
+            now,
+            self.clock.now,
+            lambda: self.watch_epoch != epoch,
+            self.catch_up,
+        )
+        return Response(200, b"", "text/plain", stream=self._log_stream(body, chunks))
+
+    def _log_stream(self, first: bytes, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        """A followed log, counted in `log_streams` while it is open."""
+        with self._watching_lock:
+            self.log_streams += 1
+        try:
+            yield first
+            yield from chunks
+        finally:
+            chunks.close()
+            with self._watching_lock:
+                self.log_streams -= 1
 
     def _table(
         self, info: RequestInfo, resource: Resource, crd: dict | None, items: list[bytes]

@@ -17,18 +17,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from . import adapters
+from . import adapters, logs
 from .clock import rfc3339
 from .conversion import GPU, convert_dgd
 from .engines import (
     LATEST_RELEASE,
     RUNTIME_REPOSITORIES,
     Workload,
-    crash_log,
     image_available,
     pull_error,
     release_line,
-    startup_log,
     workload,
 )
 from .schema import prune
@@ -94,6 +92,8 @@ class Component:
     # The hash of the component's own spec, without the operator's restart annotation.
     spec_hash: str = ""
     nodes: int = 1  # pods per replica: multinode.nodeCount
+    # The pod template's other containers (sidecars), run next to the engine's.
+    sidecars: list = field(default_factory=list)
 
     @property
     def pods_wanted(self) -> int:
@@ -163,6 +163,7 @@ def components_of(dgd: dict, restarts: dict[str, str] | None = None) -> list[Com
                 ),
                 volumes=list((template.get("spec") or {}).get("volumes") or []),
                 node_selector=dict((template.get("spec") or {}).get("nodeSelector") or {}),
+                sidecars=[dict(c) for c in containers if c is not main and c.get("name")],
             )
         )
     return result
@@ -332,40 +333,56 @@ class Simulation:
         pod = self.store.delete("pods", namespace, name)
         return pod
 
-    def pod_logs(
-        self, namespace: str, name: str, now: float, previous: bool = False
-    ) -> list[str] | str:
-        """The log lines written so far, or why the container has none yet.
+    def container_run(
+        self, namespace: str, name: str, container: str, now: float, previous: bool = False
+    ) -> logs.Run | str | None:
+        """The run of a container whose log is read, or why it has none (the API's 400).
 
         Like the kubelet: a container waiting to restart shows its last run's log, and
-        previous=True reads the run before the current one (lastState.terminated).
+        previous=True reads the run before the current one (lastState.terminated). None:
+        the pod is not one the simulation runs (it has no log).
         """
+        record, sim = self._pod_sim(namespace, name)
+        if sim is None:
+            return None
+        # The container gets SIGTERM when its pod is deleted; the pod lingers for the grace.
+        stopped = None if sim.remove_at is None else sim.remove_at - TERMINATION_GRACE * self.scale
+        if previous:
+            run = sim.last_run if container == "main" else None
+            waiting = sim.exited_at is not None and self._crash_phase(sim, now) == "waiting"
+            if container == "main" and waiting:
+                run = (sim.run_started or now, sim.exited_at)
+            if run is None:
+                return f'previous terminated container "{container}" in pod "{name}" not found'
+            return logs.crashed_run(sim.work, *run)
+        if sim.started_at is None or sim.started_at > now:
+            if sim.pull_failed_at is not None:
+                reason = "trying and failing to pull image"
+            elif sim.blocked:
+                reason = "CreateContainerConfigError"
+            else:
+                reason = "ContainerCreating"
+            return f'container "{container}" in pod "{name}" is waiting to start: {reason}'
+        if container != "main":
+            pod = self.store.get("pods", namespace, name) or {}
+            spec = next(
+                (c for c in pod.get("spec", {}).get("containers", []) if c["name"] == container),
+                {"name": container},
+            )
+            return logs.sidecar_run(spec, sim.started_at, stopped, self.scale)
+        if sim.crash_after is not None:
+            start = sim.run_started or sim.started_at
+            return logs.crashed_run(sim.work, start, start + sim.crash_after)
+        served = next((p.work.model for p in record.pods.values() if p.work.model), "")
+        ready_at = sim.ready_at or sim.started_at
+        return logs.engine_run(sim.work, sim.started_at, ready_at, stopped, self.scale, served)
+
+    def _pod_sim(self, namespace: str, name: str) -> tuple[DgdRecord | None, PodSim | None]:
         for record in self.records.values():
             sim = record.pods.get(name)
-            if sim is None or sim.namespace != namespace:
-                continue
-            if previous:
-                run = sim.last_run
-                if sim.exited_at is not None and self._crash_phase(sim, now) == "waiting":
-                    run = (sim.run_started or now, sim.exited_at)
-                if run is None:
-                    return f'previous terminated container "main" in pod "{name}" not found'
-                return [text for _at, text in crash_log(sim.work, *run)]
-            if sim.started_at is None or sim.started_at > now:
-                if sim.pull_failed_at is not None:
-                    reason = "trying and failing to pull image"
-                elif sim.blocked:
-                    reason = "CreateContainerConfigError"
-                else:
-                    reason = "ContainerCreating"
-                return f'container "main" in pod "{name}" is waiting to start: {reason}'
-            if sim.crash_after is not None:
-                start = sim.run_started or sim.started_at
-                lines = crash_log(sim.work, start, start + sim.crash_after)
-                return [text for at, text in lines if at <= now]
-            lines = startup_log(sim.work, sim.started_at, sim.ready_at or sim.started_at)
-            return [text for at, text in lines if at <= now]
-        return []
+            if sim is not None and sim.namespace == namespace:
+                return record, sim
+        return None, None
 
     # ------------------------------------------------------------------ operator
 
@@ -560,7 +577,7 @@ class Simulation:
                 "ownerReferences": [_owner(dgd)],
             },
             "spec": {
-                "containers": [_pod_container(component)],
+                "containers": [_pod_container(component), *component.sidecars],
                 "restartPolicy": "Always",
                 "terminationGracePeriodSeconds": int(TERMINATION_GRACE),
                 "dnsPolicy": "ClusterFirst",
@@ -1033,6 +1050,21 @@ class Simulation:
                     "lastState": last_state,
                 }
             ]
+            for sidecar in pod["spec"]["containers"][1:]:
+                status["containerStatuses"].append(
+                    {
+                        "name": sidecar["name"],
+                        "image": sidecar.get("image", ""),
+                        "imageID": _image_id(sidecar.get("image", "")) if running else "",
+                        "ready": running,
+                        "started": running,
+                        "restartCount": 0,
+                        "state": {"running": {"startedAt": rfc3339(sim.started_at or now)}}
+                        if running
+                        else {"waiting": {"reason": "ContainerCreating"}},
+                        "lastState": {},
+                    }
+                )
         spec = pod["spec"] if sim.node is None else {**pod["spec"], "nodeName": sim.node}
         self.store.put("pods", {**pod, "spec": spec, "status": status})
 

@@ -173,7 +173,11 @@ def test_worker_logs_show_engine_start_up_lines(sandbox, dgds, core):
     sandbox.advance(60)
     log = core.read_namespaced_pod_log(worker.metadata.name, "default")
     assert "Starting to load model Qwen/Qwen3-0.6B" in log
-    assert log.rstrip().endswith("worker ready")
+    lines = log.splitlines()
+    ready = next(i for i, line in enumerate(lines) if line.endswith("worker ready"))
+    # Once ready, the engine logs its throughput every 10 seconds.
+    assert all("Avg generation throughput" in line for line in lines[ready + 1 :])
+    assert len(lines) - ready - 1 == 4  # ready at about 14 s, now 62 s
     tail = core.read_namespaced_pod_log(worker.metadata.name, "default", tail_lines=2)
     assert len(tail.splitlines()) == 2
 

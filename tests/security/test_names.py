@@ -110,6 +110,7 @@ SINGLE_OBJECT_CALLS = {
     "dgd_get": lambda ns, name: cluster.dgd_get(namespace=ns, name=name),
     "dgd_delete": lambda ns, name: cluster.dgd_delete(namespace=ns, name=name),
     "pod_log": lambda ns, name: cluster.pod_log(namespace=ns, name=name),
+    "pod_log_stream": lambda ns, name: cluster.pod_log_stream(namespace=ns, name=name),
     "secret_exists": lambda ns, name: cluster.secret_exists(namespace=ns, name=name),
 }
 

@@ -228,3 +228,40 @@ def test_without_the_pod_proxy_rule_a_workers_metrics_are_forbidden(
     sandbox.set_permissions(RULES)
     answer = cluster.pod_proxy_get(namespace="default", pod=worker, port=9090, path="/metrics")
     assert b"dynamo_component_requests_total" in answer.read()
+
+
+def _worker(sandbox) -> str:
+    return next(
+        e.obj["metadata"]["name"]
+        for e in sandbox.api.store.entries("pods")
+        if e.obj["metadata"]["labels"].get("nvidia.com/dynamo-component") == "VllmWorker"
+    )
+
+
+def test_logs_and_the_cluster_page_work_with_exactly_the_deployed_rules(
+    member_client, least_privileged
+):
+    sandbox = least_privileged(RULES)
+    _create(member_client)
+    sandbox.advance(120)
+    worker = _worker(sandbox)
+    logs = member_client.get(f"/api/deployments/{NAME}/logs?namespace=default&pod={worker}")
+    assert logs.status_code == 200, logs.content[:500]
+    assert "Loading safetensors checkpoint shards" in logs.content.decode()
+    followed = member_client.get(
+        f"/api/deployments/{NAME}/logs?namespace=default&component=VllmWorker&tailLines=1"
+    )
+    assert followed.status_code == 200
+    capacity = member_client.get("/api/cluster/capacity").json()
+    held = [h for n in capacity["nodes"] for h in n["holders"] if h["deployment"] == NAME]
+    assert sum(h["gpus"] for h in held) >= 1
+
+
+def test_without_the_pod_log_rule_the_logs_say_what_is_forbidden(member_client, least_privileged):
+    sandbox = least_privileged(_without("pods/log"))
+    _create(member_client)
+    sandbox.advance(120)
+    worker = _worker(sandbox)
+    response = member_client.get(f"/api/deployments/{NAME}/logs?namespace=default&pod={worker}")
+    assert response.status_code == 403
+    assert _forbidden("get", "pods/log") in response.json()["error"]

@@ -1,0 +1,38 @@
+"""Fixtures for the logs: a connected sandbox with a deployment of two workers in it."""
+
+import pytest
+
+from deployments import cluster
+from deployments.mirror import shared_cache
+from tests.dashboard.conftest import dgd_manifest
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts with an empty shared cache (it is process-wide)."""
+    shared_cache.clear()
+    yield
+    shared_cache.clear()
+
+
+@pytest.fixture
+def deployed(cluster_sandbox):
+    """DGD llama (a frontend and two vLLM workers) Ready in namespace default, and qwen."""
+    cluster.dgd_create(manifest=dgd_manifest("llama", workers=2))
+    cluster.dgd_create(manifest=dgd_manifest("qwen"))
+    cluster_sandbox.advance(60)
+    return cluster_sandbox
+
+
+def pods_of(sandbox, dgd: str, component: str = "VllmWorker") -> list[str]:
+    pods = sandbox.api.store.entries("pods")
+    return sorted(
+        e.obj["metadata"]["name"]
+        for e in pods
+        if e.obj["metadata"]["labels"].get("nvidia.com/dynamo-graph-deployment-name") == dgd
+        and e.obj["metadata"]["labels"].get("nvidia.com/dynamo-component") == component
+    )
+
+
+def log_reads(sandbox) -> list[dict]:
+    return [r for r in sandbox.api.request_log if r["resource"] == "pods/log"]
