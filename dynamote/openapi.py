@@ -980,6 +980,91 @@ def metrics(request, name: NAME, namespace: NAMESPACE = None):
     the cluster's proxies; percentiles from the histograms since the frontend started."""
 
 
+TEXT_BODY = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+
+
+@api.get(
+    "/deployments/{name}/logs",
+    response=answers(200, str, 400, Error, 404, Error, 503, Error),
+    tags=["see it work"],
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The log lines as text, several pods interleaved in time order "
+                "with a pod prefix; with `follow=true` streamed until the pods end.",
+                **TEXT_BODY,
+            }
+        }
+    },
+)
+def get_logs(
+    request,
+    name: NAME,
+    namespace: NAMESPACE = None,
+    pod: Annotated[str | None, Query(description="One of its pods.")] = None,
+    component: Annotated[str | None, Query(description="Every pod of a component.")] = None,
+    container: Annotated[str | None, Query(description="Defaults to the main one.")] = None,
+    tailLines: Annotated[int | None, Query(ge=0)] = None,
+    sinceSeconds: Annotated[int | None, Query(ge=1)] = None,
+    timestamps: bool = False,
+    previous: Annotated[bool, Query(description="The last crashed run's log.")] = False,
+    follow: Annotated[bool, Query(description="Stream new lines as they come.")] = False,
+):
+    """Its pods' logs (Viewer role); a pod that is not its own or an unknown container is 400
+    and nothing is asked of the cluster."""
+
+
+class Holder(Out):
+    namespace: str = Field(description="Empty for a namespace the viewer may not see.")
+    deployment: str = Field(description="Empty for pods no deployment owns (or not shown).")
+    gpus: int
+    pods: int
+    status: str
+    flagged: bool
+
+
+class GpuNode(Out):
+    name: str
+    gpuProduct: str
+    gpu: str
+    gpuMemoryMiB: int | None
+    allocatable: int
+    used: int
+    free: int
+    holders: list[Holder]
+
+
+class ProductTotal(Out):
+    gpuProduct: str
+    gpu: str
+    nodes: int
+    allocatable: int
+    used: int
+    free: int
+
+
+class HoldingNotReady(Out):
+    namespace: str
+    deployment: str
+    status: str
+    heldGpus: int
+    waitingGpus: int
+    message: str
+
+
+class Capacity(Out):
+    nodes: list[GpuNode]
+    totals: list[ProductTotal]
+    notReadyHoldingGpus: list[HoldingNotReady]
+    error: str | None = Field(description="Why the numbers may be stale, when they are.")
+
+
+@api.get("/cluster/capacity", response=answers(200, Capacity, 503, Error), tags=["cluster"])
+def cluster_capacity(request):
+    """Each GPU node with its product, allocatable, used and free GPUs and who holds them;
+    totals per GPU product; deployments holding GPUs while not Ready."""
+
+
 # --- the document and its page ------------------------------------------------------------
 
 

@@ -228,3 +228,22 @@ def test_chat_and_metrics_answer_as_documented(api, cluster_sandbox):
     metrics = api.get("/api/deployments/llama/metrics?namespace=default").json()
     assert metrics["requests"]["total"] == 1
     assert api.get("/api/deployments/nope/metrics?namespace=default").status_code == 404
+
+
+def test_logs_and_capacity_answer_as_documented(api, cluster_sandbox):
+    cluster.dgd_create(manifest=dgd_manifest("llama"))
+    cluster_sandbox.advance(60)
+    mirror.reset()
+    worker = next(
+        p["metadata"]["name"]
+        for p in cluster.pods(namespace="default")
+        if "worker" in p["metadata"]["name"]
+    )
+    logs = api.get(f"/api/deployments/llama/logs?namespace=default&pod={worker}&tailLines=5")
+    assert logs.status_code == 200 and logs.content
+    assert api.get("/api/deployments/llama/logs?namespace=default&pod=other").status_code == 400
+    assert api.get("/api/deployments/llama/logs?namespace=default&tailLines=x").status_code == 400
+    capacity = api.get("/api/cluster/capacity").json()
+    assert any(
+        holder["deployment"] == "llama" for n in capacity["nodes"] for holder in n["holders"]
+    )
