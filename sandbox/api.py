@@ -233,9 +233,13 @@ class Faults:
         self.latency = 0.0
         self.failures: deque[int] = deque()
         self.forbidden_create: set[str] = set()
+        self.list_failures: deque[int] = deque()  # the next LIST requests fail with these
+        self.stalled_before = 0  # watches numbered below this send nothing (nor end)
 
-    def take_failure(self) -> int | None:
+    def take_failure(self, verb: str = "") -> int | None:
         """The status code the current request must fail with, if any."""
+        if verb == "list" and self.list_failures:
+            return self.list_failures.popleft()
         return self.failures.popleft() if self.failures else None
 
     def describe(self) -> dict:
@@ -244,6 +248,8 @@ class Faults:
             "latency": self.latency,
             "failNext": list(self.failures),
             "forbidDgdCreate": sorted(self.forbidden_create),
+            "failLists": list(self.list_failures),
+            "stallWatches": self.stalled_before > 0,
         }
 
 
@@ -276,7 +282,9 @@ class Api:
         self.request_log: deque[dict] = deque(maxlen=10_000)
         self.on_outage = None  # set by the cluster: stop the listener for N seconds
         self.watch_epoch = 0  # stop_watches() moves it on: every open watch ends
+        self.watch_serial = 0  # the number of the next watch
         self.bookmark_interval = BOOKMARK_INTERVAL
+        self.progress_bookmarks = False  # a BOOKMARK after every batch of changes (tests)
         self.watching = 0  # watches being served right now
         self._watching_lock = threading.Lock()
         self.server_address = "127.0.0.1:0"
@@ -358,7 +366,7 @@ class Api:
         info = None
         try:
             info = self._parse(method, path, query)
-            failure = self.faults.take_failure()
+            failure = self.faults.take_failure(info.verb if info else "")
             if failure is not None:
                 message = _FAULT_MESSAGES.get(failure, "sandbox fault injection")
                 raise ApiError(failure, message, {})
@@ -668,7 +676,8 @@ class Api:
                 )
             return dumps({"kind": resource.kind, "apiVersion": api_version, "metadata": meta})
 
-        epoch = self.watch_epoch
+        epoch, serial = self.watch_epoch, self.watch_serial
+        self.watch_serial += 1
         watch = Watch(
             store=self.store,
             resource=resource.store_key,
@@ -678,8 +687,10 @@ class Api:
             bookmark=bookmark,
             options=options,
             stopped=lambda: self.watch_epoch != epoch,
+            stalled=lambda: serial < self.faults.stalled_before,
             catch_up=self.catch_up,
             bookmark_interval=self.bookmark_interval,
+            progress_bookmarks=self.progress_bookmarks,
         )
         return Response(200, b"", stream=self._counted(watch.events(initial, latest)))
 
@@ -1475,7 +1486,8 @@ class Api:
         return Response(404, status_body(404, "NotFound", "unknown sandbox control endpoint"))
 
     def apply_faults(self, spec: dict) -> None:
-        """Apply a fault description: latency, failNext, forbid/allow DGD create, outage, reset."""
+        """Apply a fault description: latency, failNext, failLists, stallWatches, compact,
+        forbid/allow DGD create, outage, reset."""
         if spec.get("reset"):
             self.faults = Faults()
         if "latency" in spec:
@@ -1484,6 +1496,18 @@ class Api:
             fail = spec["failNext"]
             count, code = int(fail.get("count", 1)), int(fail.get("code", 503))
             self.faults.failures.extend([code] * count)
+        if "failLists" in spec:
+            fail = spec["failLists"]
+            count, code = int(fail.get("count", 1)), int(fail.get("code", 500))
+            self.faults.list_failures.extend([code] * count)
+        if "stallWatches" in spec:
+            # The watches open now hang (as behind a broken proxy); new ones work.
+            self.faults.stalled_before = self.watch_serial if spec["stallWatches"] else 0
+            self.store.wake_watchers()
+        if spec.get("compact"):
+            # etcd compacted: watches resuming from before now get 410 Gone.
+            self.store.compact()
+            self.stop_watches()
         for namespace in spec.get("forbidDgdCreate") or []:
             self.faults.forbidden_create.add(namespace)
         for namespace in spec.get("allowDgdCreate") or []:
