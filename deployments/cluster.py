@@ -350,11 +350,11 @@ def await_answer(answered: threading.Event) -> ClusterError | None:
     if answered.is_set():
         return None
     try:
-        connect, read = _timeout()  # starts the deadline's clock; fails when it is spent
+        _, read = _timeout()  # starts the deadline's clock; fails when it is spent
     except Unreachable as exc:
         return exc
-    current = _deadline.get()
-    if answered.wait(current.remaining() if current is not None else connect + read):
+    # As long as one call's answer may take (within the deadline's remaining time).
+    if answered.wait(read):
         return None
     error = Unreachable(
         f"The cluster at {_server()} did not answer in time. Check that it is running and "

@@ -171,8 +171,30 @@ def cache_key(kind: str, namespace: str = "") -> tuple:
 # --- trimming: keep what Dynamote reads ------------------------------------------------------
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-# Probes are never read; volumes and mounts are (a missing model cache claim is explained).
-_POD_CONTAINER_NOISE = ("livenessProbe", "readinessProbe", "startupProbe")
+# What Dynamote never reads of a pod (volumes and mounts it does: a missing model cache).
+_POD_META = ("generateName", "ownerReferences")
+_POD_SPEC = (
+    "restartPolicy",
+    "terminationGracePeriodSeconds",
+    "dnsPolicy",
+    "schedulerName",
+    "serviceAccount",
+    "serviceAccountName",
+    "enableServiceLinks",
+    "securityContext",
+    "priority",
+    "preemptionPolicy",
+)
+_POD_CONTAINER = (
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+    "imagePullPolicy",
+    "terminationMessagePath",
+    "terminationMessagePolicy",
+)
+_POD_STATUS = ("qosClass", "hostIP", "hostIPs", "podIP", "podIPs")
+_POD_CONTAINER_STATUS = ("imageID", "containerID", "started")
 
 
 def _trim_meta(obj: dict) -> dict:
@@ -185,12 +207,21 @@ def _trim_meta(obj: dict) -> dict:
     return obj
 
 
+def _drop(obj: object, keys: tuple[str, ...]) -> None:
+    if isinstance(obj, dict):
+        for key in keys:
+            obj.pop(key, None)
+
+
 def _trim_pod(pod: dict) -> dict:
-    spec = pod.get("spec")
-    if isinstance(spec, dict):
-        for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
-            for key in _POD_CONTAINER_NOISE:
-                container.pop(key, None)
+    _drop(pod.get("metadata"), _POD_META)
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    _drop(spec, _POD_SPEC)
+    for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+        _drop(container, _POD_CONTAINER)
+    _drop(status, _POD_STATUS)
+    for container in status.get("containerStatuses") or []:
+        _drop(container, _POD_CONTAINER_STATUS)
     return _trim_meta(pod)
 
 
@@ -492,7 +523,7 @@ class Reflector:
                 return True
             if version is None:
                 return self.down_since is not None
-            return self.down_since is None and _newer_or_same(self.version, version)
+            return self.listed and self.down_since is None and _newer_or_same(self.version, version)
 
         with self._cond:
             self._cond.wait_for(done, timeout)
@@ -546,13 +577,19 @@ def reflector(resource: str, scope: str) -> Reflector:
     return found
 
 
+def start(*resources: str, namespace: str) -> None:
+    """Starts the watches a page is about to read, so that their first LISTs overlap."""
+    for resource in resources:
+        reflector(resource, _scope(namespace))
+
+
 def _read(resource: str, namespace: str) -> Snapshot:
     current = reflector(resource, _scope(namespace))
     # The first read in a process waits for the first LIST (within the request's deadline).
     late = cluster.await_answer(current.synced)
     if late is not None and not current.listed:
         return Snapshot(None, None, late)
-    if read_barrier is not None and current.listed:
+    if read_barrier is not None:
         current.wait_barrier(read_barrier(), 2.0)
     forbidden = current.forbidden
     snapshot = _fallback(resource, namespace) if forbidden else current.snapshot(namespace)
@@ -673,8 +710,6 @@ def written(
 
 def reset() -> None:
     """Stops every watch and forgets every read (tests, and a change of cluster)."""
-    global read_barrier
-    read_barrier = None
     with _lock:
         stopping = list(_reflectors.values())
         _reflectors.clear()

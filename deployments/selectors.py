@@ -260,7 +260,10 @@ def deployment_list(
     rows: list[Row] = []
     fetched: list[datetime] = []
     error: ClusterError | None = None
-    for scope in [namespace] if namespace else list_namespaces():
+    scopes = [namespace] if namespace else list_namespaces()
+    for scope in scopes:
+        mirror.start("dgds", "pods", namespace=scope)
+    for scope in scopes:
         dgds, pods = mirror.dgds(scope), mirror.pods(scope)
         error = error or dgds.error or pods.error
         if not dgds.has_value:
@@ -550,6 +553,7 @@ def _summary(dgd: dict, components: list[dict], pods: list[dict]) -> dict:
 def deployment_get(*, namespace: str, name: str) -> Detail:
     """One deployment with pods, events and why it is not ready; Missing when absent."""
     now = datetime.now(UTC)
+    mirror.start("dgds", "pods", "events", namespace=namespace)
     dgds, pods = mirror.dgds(namespace), mirror.pods(namespace)
     if not dgds.has_value:
         raise dgds.error or pods.error or Missing("No data")

@@ -1469,7 +1469,8 @@ class Api:
     # ------------------------------------------------------------------ control endpoint
 
     def _control(self, method: str, path: str, body: bytes) -> Response:
-        """POST /sandbox/faults and /sandbox/clock, for demos driven from the command line."""
+        """POST /sandbox/faults and /sandbox/clock, for demos driven from the command line;
+        GET (or POST, to reset) /sandbox/requests, the request counter."""
         if path == "/sandbox/faults":
             if method == "POST":
                 try:
@@ -1477,6 +1478,16 @@ class Api:
                 except (ValueError, TypeError) as err:
                     return Response(400, status_body(400, "BadRequest", str(err)))
             return Response(200, dumps(self.faults.describe()))
+        if path == "/sandbox/requests":
+            # The request counter, for benchmarks in another process; POST resets it.
+            with self.lock:
+                if method == "POST":
+                    self.counters.clear()
+                counts = [
+                    {"verb": verb, "resource": resource, "namespace": namespace, "count": count}
+                    for (verb, resource, namespace), count in sorted(self.counters.items())
+                ]
+            return Response(200, dumps({"requests": counts, "watching": self.watching}))
         if path == "/sandbox/clock" and method == "POST":
             seconds = float(json.loads(body or b"{}").get("advance", 0))
             self.clock.advance(seconds)

@@ -13,12 +13,11 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def dashboard(logged_in_page, cluster_sandbox, settings, monkeypatch, live_server):
-    """A logged-in page on a sandbox, polling every half second through a short cache."""
+    """A logged-in page on a sandbox, polling every half second."""
     settings.DYNAMOTE_POLL_SECONDS = 0.5
-    monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
-    mirror.shared_cache.clear()
+    mirror.reset()
     yield logged_in_page
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def create(name: str, **kwargs) -> None:
