@@ -454,13 +454,18 @@ class Reflector:
         self.synced.set()
 
     def _replace(self, items: list[dict], version: str) -> None:
-        """A new LIST: what changed since the last one is announced (deleted ones too)."""
+        """A new LIST: what changed since the last one is announced (deleted ones too).
+
+        The first LIST announces nothing: no page has been shown anything from it yet."""
         fresh = {_key(obj): self._trim(obj) for obj in items}
         with self._cond:
             old, self._objects = self._objects, fresh
-            self.version, self.listed = version, True
+            first, self.listed = not self.listed, True
+            self.version = version
             self._views.clear()
             self._cond.notify_all()
+        if first:
+            return
         for key in old.keys() | fresh.keys():
             before, after = old.get(key), fresh.get(key)
             if before is None or after is None or _version(before) != _version(after):
