@@ -360,8 +360,12 @@ class Reflector:
         self._watcher = watcher = cluster.Watcher(on_open=self._opened)
         if self._stop.is_set():
             return
+        opened = time.monotonic()
         try:
             self._watch_events(watcher)
+            if time.monotonic() - opened < 1.0:
+                # Ended at once by the server: never a tight loop of watch requests.
+                self._stop.wait(BACKOFF[0] * (0.5 + random.random()))
         except cluster.Stalled:
             raise
         except cluster.Unreachable:
@@ -490,6 +494,8 @@ class Reflector:
         self._announce(key, obj)
 
     def _announce(self, key: tuple[str, str], obj: dict) -> None:
+        if self._stop.is_set():  # a mirror being replaced tells nothing more
+            return
         labels = (obj.get("metadata") or {}).get("labels") or {}
         deployment = key[1] if self.kind == "dgd" else labels.get(feed.DEPLOYMENT_LABEL, "")
         feed.feed.publish(self.kind, key[0], key[1], deployment)
