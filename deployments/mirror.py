@@ -279,6 +279,7 @@ class Reflector:
         self.down_at: datetime | None = None
         self.forbidden = False  # WATCH is forbidden: reads use the TTL LIST instead
         self.watching = False  # a watch is open
+        self.failures = 0  # failed attempts to list or watch, ever
         self.synced = threading.Event()  # the first LIST answered (or failed)
         self._stop = threading.Event()
         self._watcher: cluster.Watcher | None = None
@@ -434,6 +435,7 @@ class Reflector:
         with self._cond:
             first = self.down_since is None
             self.error = exc
+            self.failures += 1
             if first:
                 self.down_since, self.down_at = time.monotonic(), datetime.now(UTC)
             self._views.clear()
@@ -526,14 +528,17 @@ class Reflector:
             return Snapshot(view, fetched, error)
 
     def wait_barrier(self, version: str | None, timeout: float) -> None:
-        """Waits until the watch is open and delivered `version`, or with None until the
-        watch is lost."""
+        """Waits until the watch is open and delivered `version` (or failed once more), or
+        with None until the watch is lost."""
+        failures = self.failures
 
         def done() -> bool:
             if self._stop.is_set() or self.forbidden:
                 return True
             if version is None:
                 return self.down_since is not None
+            if self.failures > failures:
+                return True
             return self.listed and self.down_since is None and _newer_or_same(self.version, version)
 
         with self._cond:
