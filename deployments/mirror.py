@@ -605,8 +605,8 @@ def _read(resource: str, namespace: str) -> Snapshot:
     late = cluster.await_answer(current.synced)
     if late is not None and not current.listed:
         return Snapshot(None, None, late)
-    if read_barrier is not None:
-        current.wait_barrier(read_barrier(), 2.0)
+    if read_barrier is not None:  # never beyond the request's deadline
+        current.wait_barrier(read_barrier(), cluster.remaining(2.0))
     forbidden = current.forbidden
     snapshot = _fallback(resource, namespace) if forbidden else current.snapshot(namespace)
     cluster.note(snapshot.error)
