@@ -17,9 +17,8 @@ from django.db import IntegrityError, transaction
 from access import audit
 from access.models import Outcome as AuditOutcome
 from access.roles import Action, require
-from deployments import cluster, restarts, revisions, selectors, sizing
+from deployments import cluster, mirror, restarts, revisions, selectors, sizing
 from deployments.dgd import dgd_components, is_external
-from deployments.mirror import cache_expire
 from deployments.models import DeploymentSubmission, Outcome, Revision
 
 logger = logging.getLogger("dynamote.change")
@@ -521,7 +520,7 @@ def deployment_scale(
             {f"replicas.{c}": ["Confirm scaling to 0."] for c in preview.to_zero},
         )
     direct = {c: n for c, n in preview.replicas.items() if c not in preview.adapters}
-    generation = None
+    generation = written = None
     entry = _audit_begin("scale", preview)
     try:
         if direct:
@@ -533,12 +532,13 @@ def deployment_scale(
                 },
                 *_replica_ops(dgd, direct),
             ]
-            patched = cluster.dgd_patch(
+            written = cluster.dgd_patch(
                 namespace=namespace, name=name, version=_version(dgd), ops=ops
             )
-            generation = _meta(patched).get("generation")
+            generation = _meta(written).get("generation")
         for component, adapter in preview.adapters.items():
-            cluster.dgdsa_scale(
+            # The operator then scales the DGD: the mirror waits for a version after this.
+            written = cluster.dgdsa_scale(
                 namespace=namespace, name=adapter, replicas=preview.replicas[component]
             )
     except cluster.Conflict as exc:
@@ -552,8 +552,7 @@ def deployment_scale(
     except cluster.ClusterError as exc:
         audit.complete(entry, AuditOutcome.FAILED, exc.message)
         raise
-    finally:
-        cache_expire(namespace=namespace)
+    mirror.written(written, namespace=namespace, name=name)
     audit.complete(entry, AuditOutcome.SUCCEEDED, _through(preview))
     revision = _store(
         dgd=dgd,
@@ -636,8 +635,7 @@ def deployment_change_spec(
     except cluster.ClusterError as exc:
         audit.complete(entry, AuditOutcome.FAILED, exc.message)
         raise
-    finally:
-        cache_expire(namespace=namespace)
+    mirror.written(replaced)
     audit.complete(entry, AuditOutcome.SUCCEEDED, preview.summary.text)
     revision = _store(
         dgd=dgd,

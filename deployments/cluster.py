@@ -442,6 +442,28 @@ def note(error: ClusterError | None) -> None:
         current.down = error
 
 
+def await_answer(answered: threading.Event) -> ClusterError | None:
+    """Waits, within the current deadline, for a cluster call made by another thread (the
+    mirror's first LIST); the error when the time ran out (the request's other cluster
+    calls then fail at once)."""
+    if answered.is_set():
+        return None
+    try:
+        _, read = _timeout()  # starts the deadline's clock; fails when it is spent
+    except Unreachable as exc:
+        return exc
+    # As long as one call's answer may take (within the deadline's remaining time).
+    if answered.wait(read):
+        return None
+    error = Unreachable(
+        f"The cluster at {_server()} did not answer in time. Check that it is running and "
+        "that Dynamote's kubeconfig points at it.",
+        answered=False,
+    )
+    note(error)
+    return error
+
+
 def _timeout() -> tuple[float, float]:
     """This call's (connect, read) timeout; raises Unreachable once the request's deadline is
     spent or the cluster did not answer one of its calls."""
@@ -1014,9 +1036,13 @@ def _watch(
     resource_version: str,
     timeout_seconds: int,
     label_selector: str,
+    *,
+    stall_seconds: float | None = None,
+    watcher: "Watcher | None" = None,
 ) -> Iterator[tuple[str, dict]]:
     """(type, object) for each ADDED, MODIFIED, DELETED or BOOKMARK event, until the server
-    ends the watch after timeout_seconds. Raises Expired when resource_version is too old.
+    ends the watch after timeout_seconds. Raises Expired when resource_version is too old,
+    Stalled when nothing (not even a BOOKMARK) arrives for stall_seconds.
 
     list_call has no return annotation or documented return type, so watch.Watch hands
     the objects over as plain dicts instead of building client models for them.
@@ -1024,21 +1050,31 @@ def _watch(
     started = time.perf_counter()
     status: int | str = 200
     count = 0
-    events = k8s_watch.Watch().stream(
-        list_call,
+    watcher = watcher or Watcher()
+    # The read timeout counts from the last byte received: a silent watch is a stalled one.
+    read_timeout = stall_seconds if stall_seconds else timeout_seconds + TIMEOUT[1]
+
+    def open_stream(**kwargs):  # no docstring: the events carry plain dicts
+        response = list_call(**kwargs)
+        if 200 <= getattr(response, "status", 200) <= 299:
+            watcher.opened()
+        return response
+
+    events = watcher.watch.stream(
+        open_stream,
         resource_version=resource_version,
         timeout_seconds=timeout_seconds,  # also stops the client from resuming on its own
         allow_watch_bookmarks=True,
         label_selector=label_selector,
-        _request_timeout=(TIMEOUT[0], timeout_seconds + TIMEOUT[1]),
+        _request_timeout=(TIMEOUT[0], read_timeout),
     )
+    where = f' in namespace "{namespace}"' if namespace else ""
     try:
         for event in events:
             count += 1
             yield event["type"], event["raw_object"]
     except ApiException as exc:
         status = exc.status
-        where = f' in namespace "{namespace}"' if namespace else ""
         if exc.status == 410:
             raise Expired(
                 f"The watch of {resource}{where} fell behind: the cluster no longer keeps "
@@ -1046,11 +1082,21 @@ def _watch(
                 "from the list's resourceVersion."
             ) from exc
         raise _translate(exc, "watch", resource, namespace) from exc
-    except (urllib3.exceptions.HTTPError, OSError) as exc:
-        status = "unreachable"
-        raise Unreachable(
-            f"The watch of {resource} at {_server()} was cut off. Check that the cluster is "
-            "running, then list and watch again.",
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+        if watcher.stopped:
+            status = "stopped"
+            return
+        if not _timed_out(exc):
+            status = "unreachable"
+            raise Unreachable(
+                f"The watch of {resource} at {_server()} was cut off. Check that the cluster "
+                "is running, then list and watch again.",
+                answered=False,
+            ) from exc
+        status = "stalled"
+        raise Stalled(
+            f"The watch of {resource}{where} at {_server()} sent nothing for "
+            f"{read_timeout:.0f} s, not even a bookmark; watching again.",
             answered=False,
         ) from exc
     finally:
@@ -1063,6 +1109,119 @@ def _watch(
             count,
             (time.perf_counter() - started) * 1000,
         )
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether a read failed for its timeout (urllib3 wraps it in several ways)."""
+    while exc is not None:
+        if isinstance(
+            exc, urllib3.exceptions.ConnectTimeoutError | urllib3.exceptions.NewConnectionError
+        ):
+            return False
+        if isinstance(exc, TimeoutError | urllib3.exceptions.ReadTimeoutError):
+            return True
+        if "timed out" in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+class Stalled(Unreachable):
+    """A watch that stays open but sends nothing, not even its bookmarks."""
+
+
+class Watcher:
+    """One watch request that another thread may stop at once (it closes the connection);
+    `on_open` is called when the cluster accepted it (before any event)."""
+
+    def __init__(self, on_open: Callable[[], None] | None = None) -> None:
+        self.watch = k8s_watch.Watch()
+        self.stopped = False
+        self._on_open = on_open
+
+    def opened(self) -> None:
+        if self._on_open is not None:
+            self._on_open()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.watch.stop()
+
+
+# The resources the mirror keeps: what its LIST and WATCH call, in one namespace or in all.
+MIRRORED = ("dgds", "pods", "events", "nodes", "namespaces")
+
+
+def _mirror_call(resource: str, namespace: str | None) -> tuple[str, Callable[..., Any]]:
+    """The Kubernetes resource name and the client's list method (also used to watch)."""
+    if resource == "dgds":
+        version, api = preferred_dgd_version(), _custom()
+        if namespace is None:
+            return DGD_PLURAL, lambda **kw: api.list_cluster_custom_object(
+                GROUP, version, DGD_PLURAL, **kw
+            )
+        return DGD_PLURAL, lambda **kw: api.list_namespaced_custom_object(
+            GROUP, version, namespace, DGD_PLURAL, **kw
+        )
+    core = k8s.CoreV1Api(_client().api)
+    if resource in ("pods", "events"):
+        if namespace is None:
+            method = getattr(core, f"list_{resource[:-1]}_for_all_namespaces")
+            return resource, lambda **kw: method(**kw)
+        method = getattr(core, f"list_namespaced_{resource[:-1]}")
+        return resource, lambda **kw: method(namespace, **kw)
+    if resource in ("nodes", "namespaces"):
+        method = getattr(core, f"list_{resource[:-1]}")
+        return resource, lambda **kw: method(**kw)
+    raise ValueError(f"Dynamote does not mirror {resource!r}")
+
+
+def listing(
+    resource: str, *, namespace: str | None = None, label_selector: str = ""
+) -> tuple[list[dict], str]:
+    """One LIST of a mirrored resource (in one namespace, or all): its items and the
+    list's resourceVersion to watch from."""
+    _check_names(namespace=namespace)
+    name, call = _mirror_call(resource, namespace)
+    response = _call(
+        "list",
+        name,
+        namespace or "",
+        call,
+        label_selector=label_selector,
+        _preload_content=False,
+    )
+    listed = _json(response)
+    return listed.get("items") or [], listed.get("metadata", {}).get("resourceVersion", "")
+
+
+def watch(
+    resource: str,
+    *,
+    namespace: str | None,
+    resource_version: str,
+    timeout_seconds: int = WATCH_SECONDS,
+    label_selector: str = "",
+    stall_seconds: float | None = None,
+    watcher: Watcher | None = None,
+) -> Iterator[tuple[str, dict]]:
+    """The changes of a mirrored resource after resource_version (see `_watch`)."""
+    _check_names(namespace=namespace)
+    name, call = _mirror_call(resource, namespace)
+
+    def list_call(**kwargs):  # no docstring: the events carry plain dicts
+        return call(**kwargs)
+
+    return _watch(
+        name,
+        namespace or "",
+        list_call,
+        resource_version,
+        timeout_seconds,
+        label_selector,
+        stall_seconds=stall_seconds,
+        watcher=watcher,
+    )
 
 
 # Changing a DynamoGraphDeployment

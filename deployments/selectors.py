@@ -1,6 +1,6 @@
 """Queries that return page models: the dashboard's rows, one deployment, the cluster status.
 
-Every cluster read goes through the shared cache (`deployments.mirror`).
+Every cluster read answers from Dynamote's mirror of the cluster (`deployments.mirror`).
 """
 
 import hashlib
@@ -260,7 +260,10 @@ def deployment_list(
     rows: list[Row] = []
     fetched: list[datetime] = []
     error: ClusterError | None = None
-    for scope in [namespace] if namespace else list_namespaces():
+    scopes = [namespace] if namespace else list_namespaces()
+    for scope in scopes:
+        mirror.start("dgds", "pods", namespace=scope)
+    for scope in scopes:
         dgds, pods = mirror.dgds(scope), mirror.pods(scope)
         error = error or dgds.error or pods.error
         if not dgds.has_value:
@@ -283,11 +286,7 @@ def deployment_list(
 def deployment_list_ready(*, namespace: str | None) -> bool:
     """Whether the table can be drawn without waiting for the cluster."""
     scopes = [namespace] if namespace else list_namespaces()
-    return all(
-        mirror.shared_cache.peek(mirror.cache_key("dgds", scope), mirror.LIST_TTL) is not None
-        and mirror.shared_cache.peek(mirror.cache_key("pods", scope), mirror.LIST_TTL) is not None
-        for scope in scopes
-    )
+    return all(mirror.ready("dgds", scope) and mirror.ready("pods", scope) for scope in scopes)
 
 
 def dgd_names(*, namespace: str) -> set[str] | None:
@@ -304,8 +303,7 @@ def namespace_choices() -> list[str]:
     """The namespaces to filter by: the allow-list, or the cluster's (cached)."""
     if settings.DYNAMOTE_NAMESPACES:
         return list(settings.DYNAMOTE_NAMESPACES)
-    snapshot = mirror.cached("namespaces", "", mirror.STATUS_TTL, cluster.namespaces)
-    return snapshot.value or []
+    return mirror.namespaces().value or []
 
 
 # --- the deploy form -------------------------------------------------------------------------
@@ -352,13 +350,12 @@ def dynamo_release(*, api_version: str) -> Release:
 
 def cluster_namespaces() -> list[str]:
     """Every namespace of the cluster."""
-    return _value(mirror.cached("namespaces", "", mirror.STATUS_TTL, cluster.namespaces))
+    return _value(mirror.namespaces())
 
 
 def gpu_usage() -> tuple[list[dict], list[dict]]:
     """The nodes and the pods of every namespace, for the GPU fit."""
-    nodes = _value(mirror.cached("nodes", "", mirror.NODES_TTL, cluster.nodes))
-    return nodes, _value(mirror.pods(mirror.ALL))
+    return _value(mirror.nodes()), _value(mirror.pods(mirror.ALL))
 
 
 def volume_claims(*, namespace: str) -> list[dict]:
@@ -374,8 +371,8 @@ def volume_claims(*, namespace: str) -> list[dict]:
 
 
 def cluster_nodes() -> list[dict]:
-    """The cluster's nodes (shared cache, the same entry as the GPU fit's)."""
-    return _value(mirror.cached("nodes", "", mirror.NODES_TTL, cluster.nodes))
+    """The cluster's nodes (the mirror, as the GPU fit's)."""
+    return _value(mirror.nodes())
 
 
 def secret_present(*, namespace: str, name: str) -> bool:
@@ -556,6 +553,7 @@ def _summary(dgd: dict, components: list[dict], pods: list[dict]) -> dict:
 def deployment_get(*, namespace: str, name: str) -> Detail:
     """One deployment with pods, events and why it is not ready; Missing when absent."""
     now = datetime.now(UTC)
+    mirror.start("dgds", "pods", "events", namespace=namespace)
     dgds, pods = mirror.dgds(namespace), mirror.pods(namespace)
     if not dgds.has_value:
         raise dgds.error or pods.error or Missing("No data")
@@ -565,9 +563,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
     if dgd is None and not owned:
         raise Missing(not_found_message(namespace=namespace, name=name))
     names = {name} | {(p.get("metadata") or {}).get("name") for p in owned}
-    events_snapshot = mirror.cached(
-        "events", namespace, mirror.LIST_TTL, lambda: cluster.namespace_events(namespace=namespace)
-    )
+    events_snapshot = mirror.events(namespace)
     events = events_newest_first(
         [
             e
@@ -582,7 +578,7 @@ def deployment_get(*, namespace: str, name: str) -> Detail:
         for p in owned
         for c in (p.get("status") or {}).get("conditions") or []
     ):
-        nodes = mirror.cached("nodes", "", mirror.NODES_TTL, cluster.nodes).value
+        nodes = mirror.nodes().value
         cluster_pods = mirror.pods(mirror.ALL).value
     logs, logs_error = _crash_logs(namespace, owned)
     reason = (

@@ -18,7 +18,7 @@ from access import audit
 from access.models import Outcome as AuditOutcome
 from access.policy import reference_errors
 from access.roles import Action, require
-from deployments import cluster, selectors, sizing, snippets, volumes
+from deployments import cluster, mirror, selectors, sizing, snippets, volumes
 from deployments.changes import revision_record_create, revision_record_restart
 from deployments.engines import Release, resolve_release
 from deployments.manifests import (
@@ -30,7 +30,6 @@ from deployments.manifests import (
     max_name_length,
     worker_roles,
 )
-from deployments.mirror import cache_expire
 from deployments.models import DeploymentDeletion, DeploymentSubmission, Outcome
 from deployments.names import NAME_RULE, is_name, is_namespace
 from deployments.plan import Target, offline_target
@@ -424,8 +423,8 @@ def _send(submission: DeploymentSubmission, session: ClusterSession) -> Deployme
         created = session.call(cluster.dgd_create, manifest=manifest)
     except cluster.ClusterError as exc:
         return _refused(submission, exc, sent=True)
-    # The dashboard's shared cache must show the new deployment on the next read.
-    cache_expire(namespace=submission.namespace)
+    # The page the redirect opens reads the mirror: wait until its watch delivered the DGD.
+    mirror.written(created)
     _record(submission, Outcome.SUCCEEDED, f"Created {submission.namespace}/{submission.name}.")
     revision_record_create(submission=submission, created=created)
     submission.created_object = created
@@ -447,7 +446,6 @@ def _refused(
         return submission
     if isinstance(exc, cluster.Unreachable) and (sent or retry):
         _record(submission, Outcome.UNKNOWN, _unconfirmed("create", exc))
-        cache_expire(namespace=submission.namespace)
         logger.info(
             "deploy unconfirmed namespace=%s name=%s", submission.namespace, submission.name
         )
@@ -695,16 +693,15 @@ def deployment_delete(
     )
     audit.begin(None, "delete", namespace=namespace, name=name)
     try:
-        cluster.dgd_delete(namespace=namespace, name=name)
+        deleted = cluster.dgd_delete(namespace=namespace, name=name)
     except cluster.Unreachable as exc:
         _record(record, Outcome.UNKNOWN, _unconfirmed("delete", exc))
-        cache_expire(namespace=namespace)
         raise DeleteUnconfirmed(record, exc) from exc
     except cluster.ClusterError as exc:
         _record(record, Outcome.FAILED, exc.message)
         raise
     _record(record, Outcome.SUCCEEDED, "")
-    cache_expire(namespace=namespace)
+    mirror.written(deleted, namespace=namespace, name=name)
     return record
 
 
@@ -769,7 +766,7 @@ def deployment_restart(
         ",".join(plan.components),
         who,
     )
-    cache_expire(namespace=namespace)
+    mirror.written(after)
     return plan
 
 
@@ -813,7 +810,9 @@ def deployment_adopt(*, user: AbstractBaseUser | None, namespace: str, name: str
     summary = f"label {MANAGED_BY_LABEL}={MANAGED_BY}"
     entry = audit.begin(None, "adopt", namespace=namespace, name=name, summary=summary)
     try:
-        cluster.dgd_merge_patch(namespace=namespace, name=name, version=version, patch=patch)
+        patched = cluster.dgd_merge_patch(
+            namespace=namespace, name=name, version=version, patch=patch
+        )
     except cluster.Conflict as exc:
         audit.complete(entry, AuditOutcome.FAILED, exc.message)
         raise cluster.Conflict(
@@ -824,5 +823,5 @@ def deployment_adopt(*, user: AbstractBaseUser | None, namespace: str, name: str
         audit.complete(entry, AuditOutcome.FAILED, exc.message)
         raise
     audit.complete(entry, AuditOutcome.SUCCEEDED)
-    cache_expire(namespace=namespace)
+    mirror.written(patched)
     return True

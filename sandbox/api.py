@@ -256,9 +256,13 @@ class Faults:
         self.latency = 0.0
         self.failures: deque[int] = deque()
         self.forbidden_create: set[str] = set()
+        self.list_failures: deque[int] = deque()  # the next LIST requests fail with these
+        self.stalled_before = 0  # watches numbered below this send nothing (nor end)
 
-    def take_failure(self) -> int | None:
+    def take_failure(self, verb: str = "") -> int | None:
         """The status code the current request must fail with, if any."""
+        if verb == "list" and self.list_failures:
+            return self.list_failures.popleft()
         return self.failures.popleft() if self.failures else None
 
     def describe(self) -> dict:
@@ -267,6 +271,8 @@ class Faults:
             "latency": self.latency,
             "failNext": list(self.failures),
             "forbidDgdCreate": sorted(self.forbidden_create),
+            "failLists": list(self.list_failures),
+            "stallWatches": self.stalled_before > 0,
         }
 
 
@@ -299,7 +305,9 @@ class Api:
         self.request_log: deque[dict] = deque(maxlen=10_000)
         self.on_outage = None  # set by the cluster: stop the listener for N seconds
         self.watch_epoch = 0  # stop_watches() moves it on: every open watch ends
+        self.watch_serial = 0  # the number of the next watch
         self.bookmark_interval = BOOKMARK_INTERVAL
+        self.progress_bookmarks = False  # a BOOKMARK after every batch of changes (tests)
         self.watching = 0  # watches being served right now
         self.log_streams = 0  # followed logs being served right now
         self._watching_lock = threading.Lock()
@@ -403,7 +411,7 @@ class Api:
                 response = self._proxy(info, target, method, body, subject)
                 return self._record(method, path, info, response, subject)
             info = self._parse(method, path, query)
-            failure = self.faults.take_failure()
+            failure = self.faults.take_failure(info.verb if info else "")
             if failure is not None:
                 message = _FAULT_MESSAGES.get(failure, "sandbox fault injection")
                 raise ApiError(failure, message, {})
@@ -782,7 +790,8 @@ class Api:
                 )
             return dumps({"kind": resource.kind, "apiVersion": api_version, "metadata": meta})
 
-        epoch = self.watch_epoch
+        epoch, serial = self.watch_epoch, self.watch_serial
+        self.watch_serial += 1
         watch = Watch(
             store=self.store,
             resource=resource.store_key,
@@ -792,8 +801,10 @@ class Api:
             bookmark=bookmark,
             options=options,
             stopped=lambda: self.watch_epoch != epoch,
+            stalled=lambda: serial < self.faults.stalled_before,
             catch_up=self.catch_up,
             bookmark_interval=self.bookmark_interval,
+            progress_bookmarks=self.progress_bookmarks,
         )
         return Response(200, b"", stream=self._counted(watch.events(initial, latest)))
 
@@ -1667,7 +1678,8 @@ class Api:
     # ------------------------------------------------------------------ control endpoint
 
     def _control(self, method: str, path: str, body: bytes) -> Response:
-        """POST /sandbox/faults and /sandbox/clock, for demos driven from the command line."""
+        """POST /sandbox/faults and /sandbox/clock, for demos driven from the command line;
+        GET (or POST, to reset) /sandbox/requests, the request counter."""
         if path == "/sandbox/faults":
             if method == "POST":
                 try:
@@ -1675,6 +1687,16 @@ class Api:
                 except (ValueError, TypeError) as err:
                     return Response(400, status_body(400, "BadRequest", str(err)))
             return Response(200, dumps(self.faults.describe()))
+        if path == "/sandbox/requests":
+            # The request counter, for benchmarks in another process; POST resets it.
+            with self.lock:
+                if method == "POST":
+                    self.counters.clear()
+                counts = [
+                    {"verb": verb, "resource": resource, "namespace": namespace, "count": count}
+                    for (verb, resource, namespace), count in sorted(self.counters.items())
+                ]
+            return Response(200, dumps({"requests": counts, "watching": self.watching}))
         if path == "/sandbox/clock" and method == "POST":
             seconds = float(json.loads(body or b"{}").get("advance", 0))
             self.clock.advance(seconds)
@@ -1684,7 +1706,8 @@ class Api:
         return Response(404, status_body(404, "NotFound", "unknown sandbox control endpoint"))
 
     def apply_faults(self, spec: dict) -> None:
-        """Apply a fault description: latency, failNext, forbid/allow DGD create, outage, reset."""
+        """Apply a fault description: latency, failNext, failLists, stallWatches, compact,
+        forbid/allow DGD create, outage, reset."""
         if spec.get("reset"):
             self.faults = Faults()
         if "latency" in spec:
@@ -1693,6 +1716,18 @@ class Api:
             fail = spec["failNext"]
             count, code = int(fail.get("count", 1)), int(fail.get("code", 503))
             self.faults.failures.extend([code] * count)
+        if "failLists" in spec:
+            fail = spec["failLists"]
+            count, code = int(fail.get("count", 1)), int(fail.get("code", 500))
+            self.faults.list_failures.extend([code] * count)
+        if "stallWatches" in spec:
+            # The watches open now hang (as behind a broken proxy); new ones work.
+            self.faults.stalled_before = self.watch_serial if spec["stallWatches"] else 0
+            self.store.wake_watchers()
+        if spec.get("compact"):
+            # etcd compacted: watches resuming from before now get 410 Gone.
+            self.store.compact()
+            self.stop_watches()
         for namespace in spec.get("forbidDgdCreate") or []:
             self.faults.forbidden_create.add(namespace)
         for namespace in spec.get("allowDgdCreate") or []:

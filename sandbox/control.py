@@ -12,7 +12,7 @@ import yaml
 
 FAULT_HELP = (
     "latency=SECONDS | fail-next=N[:CODE] | forbid-create=NAMESPACE | allow-create=NAMESPACE | "
-    "outage=SECONDS | reset"
+    "outage=SECONDS | fail-lists=N[:CODE] | stall-watches=on|off (the open ones) | compact | reset"
 )
 
 
@@ -32,6 +32,13 @@ def parse_fault(text: str) -> dict:
             return {"forbidDgdCreate": [value]}
         if key == "allow-create" and value:
             return {"allowDgdCreate": [value]}
+        if key == "fail-lists":
+            count, _, code = value.partition(":")
+            return {"failLists": {"count": int(count or 1), "code": int(code or 500)}}
+        if key == "stall-watches":
+            return {"stallWatches": value.strip().lower() in ("", "on", "true", "1")}
+        if key == "compact":
+            return {"compact": True}
         if key == "outage":
             return {"outage": float(value)}
     except ValueError as err:

@@ -38,8 +38,13 @@ def write_kubeconfig(
         "current-context": CONTEXT,
         "preferences": {},
     }
+    text = yaml.safe_dump(config, sort_keys=False)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        # A restart on the same port: clients keep their configuration (and their watches
+        # resume), as with a restarted API server.
+        return path
     # The token is a credential: create the file private rather than chmod it afterwards.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config, handle, sort_keys=False)
+        handle.write(text)
     return path

@@ -154,6 +154,13 @@ class Store:
                 return
             self.changed.wait(max(timeout, 0.0))
 
+    def compact(self) -> None:
+        """Forget the change history (as etcd's compaction): older versions get 410 Gone."""
+        with self.changed:
+            if self._history:
+                self._compacted = self._history[-1].version
+            self._history.clear()
+
     def wake_watchers(self) -> None:
         """Wake every waiting watch (to notice a close or an outage)."""
         with self.changed:

@@ -78,8 +78,12 @@ class Watch:
     bookmark: Callable[[int, dict], bytes]  # a BOOKMARK's object: resourceVersion, annotations
     options: WatchOptions
     stopped: Callable[[], bool]  # the sandbox closed or had an outage
+    stalled: Callable[[], bool]  # a fault: the watch stays open but sends nothing
     catch_up: Callable[[], None]  # let the simulation act on the clock
     bookmark_interval: float = BOOKMARK_INTERVAL
+    # A BOOKMARK after every batch of changes, as etcd's progress notifications: a client then
+    # knows at once that it has seen the store up to now (tests read consistently with it).
+    progress_bookmarks: bool = False
 
     def visible(self, change: Change) -> str | None:
         """The event type this watch sees for a change, or None."""
@@ -109,6 +113,13 @@ class Watch:
             if lines:
                 yield b"".join(lines)
         while True:
+            if self.stalled():
+                # Hung, as behind a broken proxy: no events, no bookmarks, no end.
+                if self.stopped():
+                    raise ConnectionAbortedError("the sandbox stopped serving watches")
+                yield b""
+                time.sleep(TICK)
+                continue
             changes = self.store.changes_since(cursor)
             if changes is None:
                 yield _expired(cursor, self.store.oldest_version)
@@ -119,6 +130,8 @@ class Watch:
                 kind = self.visible(change)
                 if kind is not None:
                     lines.append(_event(kind, self.encode(change.entry)))
+            if changes and self.options.bookmarks and self.progress_bookmarks:
+                lines.append(_event("BOOKMARK", self.bookmark(cursor, {})))
             if lines:
                 yield b"".join(lines)
             now = time.monotonic()

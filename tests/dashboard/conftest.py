@@ -4,9 +4,8 @@ import time
 
 import pytest
 
-from deployments import cluster
+from deployments import cluster, mirror
 from deployments.manifests import ENGINE_LABEL, MANAGED_BY, MANAGED_BY_LABEL, MODEL_ID_KEY
-from deployments.mirror import shared_cache
 from sandbox import ManualClock
 
 IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
@@ -14,10 +13,10 @@ IMAGE = "nvcr.io/nvidia/ai-dynamo/vllm-runtime:1.4.0"
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    """Each test starts with an empty shared cache (it is process-wide)."""
-    shared_cache.clear()
+    """Each test starts with an empty mirror (it is process-wide)."""
+    mirror.reset()
     yield
-    shared_cache.clear()
+    mirror.reset()
 
 
 @pytest.fixture

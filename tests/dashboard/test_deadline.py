@@ -30,7 +30,7 @@ def slow_cluster(member_client, cluster_sandbox, monkeypatch):
     # A running Dynamote: code loaded and templates compiled; then nothing cached.
     for path, query, headers, _ in ROUTES:
         member_client.get(path, data=query, headers=headers)
-    mirror.shared_cache.clear()
+    mirror.reset()
     monkeypatch.setattr(cluster, "TIMEOUT", (1, READ_TIMEOUT))
     cluster_sandbox.set_latency(LATENCY)
     yield cluster_sandbox
@@ -64,7 +64,7 @@ ROUTES = [
 def test_each_route_answers_within_one_timeout(member_client, slow_cluster):
     wrong = []
     for path, query, headers, says in ROUTES:
-        mirror.shared_cache.clear()  # each route meets the slow cluster itself
+        mirror.reset()  # each route meets the slow cluster itself (a new process's mirror)
         response, elapsed = timed(member_client, path, data=query, headers=headers)
         html = response.content.decode()
         where = f"{path} {query} {headers}"

@@ -80,7 +80,7 @@ def test_field_mistakes_are_400_with_the_fields(member_client, cluster_sandbox):
 
 
 def test_a_cluster_that_refuses_the_credentials_is_502_never_401(member_client, cluster_sandbox):
-    mirror.shared_cache.clear()
+    mirror.reset()
     cluster_sandbox.fail_next(20, 401)
     response = member_client.get(API)
     body = assert_error_shape(response, 502)

@@ -108,8 +108,7 @@ def test_every_page_keeps_to_the_content_security_policy(
 ):
     use_cluster(sandbox)
     settings.DYNAMOTE_POLL_SECONDS = 0.5
-    monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
-    mirror.shared_cache.clear()
+    mirror.reset()
     cluster.dgd_create(manifest=dgd_manifest("llama"))
     sandbox.advance(3)
     page.set_default_timeout(10_000)

@@ -23,7 +23,7 @@ def curated_catalog(transactional_db):
 @pytest.fixture
 def open_form(logged_in_page: Page, live_server, cluster_sandbox):
     """Opens the deploy form for Qwen3 8B (after creating whatever DGDs the test needs)."""
-    mirror.shared_cache.clear()
+    mirror.reset()
 
     def go() -> Page:
         page = logged_in_page
@@ -32,7 +32,7 @@ def open_form(logged_in_page: Page, live_server, cluster_sandbox):
         return page
 
     yield go
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def name_field(page: Page):

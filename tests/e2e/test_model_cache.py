@@ -23,7 +23,7 @@ def test_the_cache_choice_follows_the_namespace_and_reaches_the_manifest(
     logged_in_page: Page, live_server, cluster_sandbox
 ):
     cluster_sandbox.create_pvc("dynamo", "team-weights")
-    mirror.shared_cache.clear()
+    mirror.reset()
     page = logged_in_page
     page.goto(f"{live_server.url}/deployments/new/?model=qwen3-8b")
     manifest = page.get_by_label("Manifest YAML")
@@ -45,4 +45,4 @@ def test_the_cache_choice_follows_the_namespace_and_reaches_the_manifest(
 
     page.get_by_label("GPU type").select_option("NVIDIA-L40S")
     expect(manifest).to_contain_text("nvidia.com/gpu.product: NVIDIA-L40S")
-    mirror.shared_cache.clear()
+    mirror.reset()

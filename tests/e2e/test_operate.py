@@ -25,8 +25,7 @@ DECODE = "VllmDecodeWorker"
 def qwen(transactional_db, user, cluster_sandbox, settings, monkeypatch):
     """A disaggregated Qwen3 8B (frontend, prefill, decode) deployed by the user, all Ready."""
     settings.DYNAMOTE_POLL_SECONDS = 0.5
-    monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
-    mirror.shared_cache.clear()
+    mirror.reset()
     SEED.seed(apps, None)
     facts = ModelFacts.from_catalog(catalog_get(slug="qwen3-8b"))
     data = {"name": "qwen", "namespace": "default", "mode": "disaggregated", "engine": "vllm"}
@@ -35,7 +34,7 @@ def qwen(transactional_db, user, cluster_sandbox, settings, monkeypatch):
     deployment_create(user=user, config=result.config, manifest=result.manifest)
     cluster_sandbox.advance(120)
     yield cluster_sandbox
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def open_details(page: Page, live_server) -> None:

@@ -37,10 +37,9 @@ CLIPPED = """(root) => {
 @pytest.fixture
 def dashboard(logged_in_page, cluster_sandbox, settings, monkeypatch):
     settings.DYNAMOTE_POLL_SECONDS = 0.5
-    monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
-    mirror.shared_cache.clear()
+    mirror.reset()
     yield logged_in_page
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def row(page, name: str):

@@ -13,13 +13,12 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def live_page(logged_in_page, cluster_sandbox, settings, monkeypatch):
-    """A logged-in page polling every half second through a short cache."""
+    """A logged-in page polling every half second."""
     settings.DYNAMOTE_POLL_SECONDS = 0.5
-    monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
     monkeypatch.setattr(mirror, "STATUS_TTL", 0.5)
-    mirror.shared_cache.clear()
+    mirror.reset()
     yield logged_in_page
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def worker_pods(sandbox) -> set[str]:

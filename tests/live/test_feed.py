@@ -9,6 +9,7 @@ import pytest
 from deployments import cluster, mirror
 from deployments.feed import Feed, feed, publish_changes
 from tests.dashboard.conftest import dgd_manifest
+from tests.fixtures.cluster import eventually
 
 
 def dgd(name: str, version: str) -> dict:
@@ -70,10 +71,13 @@ def test_a_new_list_publishes_only_the_objects_that_changed():
 
 
 @pytest.mark.django_db
-def test_a_deployment_created_in_the_cluster_is_announced_by_the_next_read(cluster_sandbox):
+def test_a_deployment_created_in_the_cluster_is_announced_by_the_watch(cluster_sandbox):
     mirror.dgds("default")
     start = feed.latest()
     cluster.dgd_create(manifest=dgd_manifest("llama"))
-    mirror.cache_expire(namespace="default")
-    mirror.dgds("default")
-    assert [(n.kind, n.name) for n in feed.since(start)] == [("dgd", "llama")]
+
+    def announced() -> None:  # no read needed: the mirror's watch announces it
+        feed.wait(feed.latest(), timeout=0.2)
+        assert ("dgd", "llama") in [(n.kind, n.name) for n in feed.since(start)]
+
+    eventually(announced)

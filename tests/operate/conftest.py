@@ -5,7 +5,7 @@ import time
 import kubernetes
 import pytest
 
-from deployments.mirror import shared_cache
+from deployments import mirror
 from sandbox import ManualClock
 from tests.deploy.conftest import NEW_URL, form_data
 from tests.fixtures.sandbox import sandbox_api_client
@@ -13,9 +13,9 @@ from tests.fixtures.sandbox import sandbox_api_client
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    shared_cache.clear()
+    mirror.reset()
     yield
-    shared_cache.clear()
+    mirror.reset()
 
 
 @pytest.fixture

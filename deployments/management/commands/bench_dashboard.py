@@ -10,8 +10,7 @@ from django.db import transaction
 from django.test import Client
 from django.test.utils import override_settings
 
-from deployments import cluster
-from deployments.mirror import shared_cache
+from deployments import cluster, mirror
 
 HTMX = {"HX-Request": "true"}
 
@@ -58,7 +57,7 @@ class Command(BaseCommand):
                 transaction.set_rollback(True)
         finally:
             cluster.reset()
-            shared_cache.clear()
+            mirror.reset()
             sandbox.close()
 
     def _measure(self, runs: int) -> None:
@@ -72,11 +71,11 @@ class Command(BaseCommand):
             response = client.get(url, params, headers=HTMX)
             return (time.perf_counter() - started) * 1000, response
 
-        shared_cache.clear()
+        mirror.reset()
         timed()  # connect, discover the API versions
         cold, warm = [], []
         for _ in range(max(runs // 5, 5)):
-            shared_cache.clear()
+            mirror.reset()
             cold.append(timed()[0])
         for _ in range(runs):
             warm.append(timed()[0])
