@@ -195,7 +195,7 @@ def test_answers_while_the_cluster_is_unreachable(api, cluster_sandbox):
     assert api.post("/api/deployments/llama/adopt").status_code == 503
     assert api.post("/api/deployments/llama/restart", {}).status_code == 503
     assert api.patch("/api/deployments/llama", {"replicas": {"x": 1}}).status_code == 503
-    mirror.shared_cache.clear()
+    mirror.reset()
     assert api.get("/api/deployments").status_code == 503
 
 

@@ -2,8 +2,7 @@
 
 import pytest
 
-from deployments import cluster
-from deployments.mirror import shared_cache
+from deployments import cluster, mirror
 from tests.dashboard.conftest import dgd_manifest
 from tests.factories import grant_role
 
@@ -12,9 +11,9 @@ H100 = "NVIDIA-H100-80GB-HBM3"
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    shared_cache.clear()
+    mirror.reset()
     yield
-    shared_cache.clear()
+    mirror.reset()
 
 
 @pytest.fixture

@@ -161,7 +161,7 @@ def test_detail_polls_until_ready_then_slower(member_client, cluster_sandbox, cr
     # A delete made outside Dynamote shows on the next poll.
     cluster.dgd_delete(namespace="default", name="llama")
     cluster_sandbox.advance(60)
-    mirror.shared_cache.clear()
+    mirror.reset()
     response = member_client.get("/deployments/default/llama/", {"fp": fingerprint}, headers=HTMX)
     assert response.status_code == 200 and "There is no deployment" in response.content.decode()
 

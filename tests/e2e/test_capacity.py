@@ -11,11 +11,11 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 def big(cluster_sandbox):
-    mirror.shared_cache.clear()
+    mirror.reset()
     cluster.dgd_create(manifest=dgd_manifest("big", gpus=8, workers=3))
     cluster_sandbox.advance(60)
     yield cluster_sandbox
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def test_the_cluster_page_shows_a_nodes_gpus_held_by_a_deployment(logged_in_page, big, live_server):

@@ -17,10 +17,10 @@ pytestmark = pytest.mark.e2e
 def impersonating(cluster_sandbox, settings):
     settings.DYNAMOTE_IMPERSONATE = True
     kube.forget()
-    mirror.shared_cache.clear()
+    mirror.reset()
     yield Rbac(cluster_sandbox)
     kube.forget()
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def test_what_kubernetes_refuses_is_greyed_and_a_new_binding_enables_it(

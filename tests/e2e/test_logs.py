@@ -24,11 +24,11 @@ def until(check, seconds: float = 10.0) -> bool:
 @pytest.fixture
 def starting(cluster_sandbox):
     """DGD llama with two workers whose pods exist but whose containers have not started."""
-    mirror.shared_cache.clear()
+    mirror.reset()
     cluster.dgd_create(manifest=dgd_manifest("llama", workers=2))
     cluster_sandbox.advance(2)
     yield cluster_sandbox
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def test_follow_a_worker_while_it_starts_then_all_its_pods_and_filter(

@@ -15,9 +15,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture
 def live_page(logged_in_page, cluster_sandbox, monkeypatch):
     monkeypatch.setattr(mirror, "LIST_TTL", 0.2)
-    mirror.shared_cache.clear()
+    mirror.reset()
     yield logged_in_page
-    mirror.shared_cache.clear()
+    mirror.reset()
 
 
 def test_chat_with_a_ready_deployment_and_see_the_streamed_answer_and_its_timings(

@@ -12,8 +12,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from access import kube
-from deployments import cluster
-from deployments.mirror import shared_cache
+from deployments import cluster, mirror
 from sandbox import ManualClock
 from tests.fixtures.sandbox import sandbox_api_client
 
@@ -26,10 +25,10 @@ WRITE = [*READ, "create", "update", "patch", "delete"]
 def fresh_answers():
     """Each test starts without kept access answers or cached reads (both process-wide)."""
     kube.forget()
-    shared_cache.clear()
+    mirror.reset()
     yield
     kube.forget()
-    shared_cache.clear()
+    mirror.reset()
 
 
 @pytest.fixture

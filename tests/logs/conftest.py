@@ -2,17 +2,16 @@
 
 import pytest
 
-from deployments import cluster
-from deployments.mirror import shared_cache
+from deployments import cluster, mirror
 from tests.dashboard.conftest import dgd_manifest
 
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
     """Each test starts with an empty shared cache (it is process-wide)."""
-    shared_cache.clear()
+    mirror.reset()
     yield
-    shared_cache.clear()
+    mirror.reset()
 
 
 @pytest.fixture

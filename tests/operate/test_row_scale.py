@@ -88,9 +88,9 @@ def test_a_row_scale_to_zero_needs_the_confirmation(member_client, disagg):
 
 
 def test_a_cluster_failure_sends_the_dashboard_back_with_the_message(member_client, disagg):
-    from deployments.mirror import shared_cache
+    from deployments import mirror
 
-    shared_cache.clear()
+    mirror.reset()
     disagg.fail_next(20, 500)
     response = member_client.get(ROW_SCALE, headers={"HX-Request": "true"})
     assert response["HX-Redirect"] == reverse("deployments:index")

@@ -1,6 +1,6 @@
 """After a scale, the details page shows the pods added or terminating until they settle."""
 
-from deployments.mirror import shared_cache
+from deployments import mirror
 from deployments.restarts import ScaleProgress
 
 DETAIL = "/deployments/default/qwen/"
@@ -18,7 +18,7 @@ def scale(client, component: str, count: int, **extra) -> None:
 
 
 def progress(client) -> dict[str, str]:
-    shared_cache.clear()  # read the cluster as it is now, not the last second's copy
+    mirror.reset()  # read the cluster as it is now, not the last second's copy
     response = client.get(DETAIL)
     return {row.component: row.text for row in response.context["scale_progress"]}
 
@@ -42,7 +42,7 @@ def test_scaling_to_zero_shows_pods_terminating(member_client, disagg):
     decode = decode_of(disagg)
     scale(member_client, decode, 0, confirm_zero="1")
     disagg.advance(1)
-    shared_cache.clear()
+    mirror.reset()
     page = member_client.get(DETAIL)
     shown = {row.component: row.text for row in page.context["scale_progress"]}
     assert shown == {decode: "1 terminating, ready 0 of 0"}

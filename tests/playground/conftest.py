@@ -68,7 +68,7 @@ def ready_llama(cluster_sandbox):
     cluster_sandbox.api.traffic.scale = 0.2
     cluster.dgd_create(manifest=llama_manifest())
     cluster_sandbox.advance(60)
-    mirror.shared_cache.clear()
+    mirror.reset()
     return cluster_sandbox
 
 

@@ -135,7 +135,7 @@ def test_without_the_proxy_rule_the_chat_says_what_is_forbidden(member_client, r
             for r in ("dynamographdeployments", "pods", "events", "namespaces", "nodes")
         ]
     )
-    mirror.shared_cache.clear()
+    mirror.reset()
     response = post(member_client, hello())
     assert response.status_code == 403
     assert response.json()["error"].startswith(

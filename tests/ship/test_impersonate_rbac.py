@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from access import kube
-from deployments.mirror import shared_cache
+from deployments import mirror
 from sandbox import rules_from_role
 from tests.deploy.conftest import form_data
 from tests.fixtures.sandbox import sandbox_api_client
@@ -30,10 +30,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def fresh_answers():
     kube.forget()
-    shared_cache.clear()
+    mirror.reset()
     yield
     kube.forget()
-    shared_cache.clear()
+    mirror.reset()
 
 
 def test_the_piece_grants_impersonating_users_and_groups_only():
