@@ -22,9 +22,8 @@ from access.models import Outcome as AuditOutcome
 from access.models import Role
 from access.policy import allowed_secrets
 from access.roles import Action, require, role_in
-from deployments import changes, cluster, crd, revisions, selectors
+from deployments import changes, cluster, crd, mirror, revisions, selectors
 from deployments.export import git_ready
-from deployments.mirror import cache_expire
 from deployments.models import Revision
 from deployments.names import NAME_RULE, is_name
 
@@ -433,8 +432,7 @@ def _create(user, manifest: Manifest, note: str) -> Revision | None:
     except cluster.ClusterError as exc:
         audit.complete(entry, AuditOutcome.FAILED, exc.message)
         raise _cluster_refusal(exc) or exc from exc
-    finally:
-        cache_expire(namespace=namespace)
+    mirror.written(created)
     audit.complete(entry, AuditOutcome.SUCCEEDED, f"{name} created.")
     logger.info("imported namespace=%s name=%s created", namespace, name)
     return changes.revision_record_import(dgd=created, user=user, note=note)
