@@ -59,7 +59,7 @@ class Stream:
         except TimeoutError:
             return None
 
-    def wait_for(self, predicate, timeout: float = 15) -> dict:
+    def wait_for(self, predicate, timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout
         seen = []
         while time.monotonic() < deadline:
@@ -144,10 +144,10 @@ def test_a_deleted_deployment_leaves_the_table(streams, fast, ada):
 def test_a_quiet_stream_sends_heartbeats(streams, fast, ada, monkeypatch):
     monkeypatch.setattr(live, "HEARTBEAT_SECONDS", 0.5)
     monkeypatch.setattr(live, "REREAD_SECONDS", 0.2)
-    stream = streams("/deployments/stream/", ada)
-    deadline = time.monotonic() + 10
+    stream = streams("/deployments/stream/?namespace=default", ada)
+    deadline = time.monotonic() + 30
     while len(stream.comments) < 2 and time.monotonic() < deadline:
-        stream.next_event(timeout=1)
+        stream.next_event(timeout=20)
     assert stream.comments[:2] == [": heartbeat", ": heartbeat"]
 
 
@@ -210,7 +210,7 @@ def test_closing_the_page_ends_the_stream(streams, fast, ada):
     stream.wait_for(lambda e: True)
     assert live.open_streams() == 1
     stream.close()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while live.open_streams() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert live.open_streams() == 0
