@@ -38,7 +38,7 @@ HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies and the browser from cl
 REREAD_SECONDS = 2.0  # with no notice for this long, a scope is read again (once per process)
 RETRY_MS = 3000  # how long the browser waits before reconnecting
 
-STATUS = ("status",)
+STATUS = ("status",)  # the header's cluster status, checked once per REREAD_SECONDS
 
 _open_streams = 0
 _reread_at: dict[tuple, float] = {}  # per scope: when a stream last read it for its notices
@@ -153,7 +153,8 @@ def _detail_scope(request: HttpRequest, namespace: str, name: str) -> Scope:
 
 
 def _status_scope() -> Scope:
-    return Scope(("status",), lambda notice: False, lambda: None, lambda s: [], lambda o, n: [])
+    """Only the header's status: "cluster" notices, which every stream handles."""
+    return Scope(("page",), lambda notice: False, lambda: None, lambda s: [], lambda o, n: [])
 
 
 # --- the stream ------------------------------------------------------------------------------

@@ -214,3 +214,16 @@ def test_closing_the_page_ends_the_stream(streams, fast, ada):
     while live.open_streams() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert live.open_streams() == 0
+
+
+def test_every_page_gets_the_header_status_when_the_cluster_goes_away(
+    streams, fast, ada, monkeypatch
+):
+    monkeypatch.setattr(mirror, "STATUS_TTL", 0.5)
+    stream = streams("/deployments/stream/status/", ada)
+    first = stream.wait_for(lambda e: e["event"] == "oob")
+    assert 'data-cluster-state="connected"' in first["data"]
+    fast.stop()
+    event = stream.wait_for(lambda e: e["event"] == "oob")
+    assert 'id="cluster-status"' in event["data"]
+    assert 'data-cluster-state="unreachable"' in event["data"]
