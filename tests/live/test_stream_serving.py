@@ -33,3 +33,28 @@ def test_the_image_runs_uvicorn_workers_under_gunicorn():
     assert config.worker_class == "uvicorn_worker.UvicornWorker"
     assert config.wsgi_app == "dynamote.asgi:application"
     assert config.workers == 1  # one mirror of the cluster per process
+
+
+def test_health_is_answered_on_the_event_loop_without_django():
+    import asyncio
+
+    from dynamote import asgi
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():  # never asked: the answer needs no body
+        raise AssertionError
+
+    scope = {
+        "type": "http",
+        "path": "/api/health",
+        "method": "GET",
+        "headers": [(b"x-request-id", b"probe-1")],
+    }
+    asyncio.run(asgi.application(scope, receive, send))
+    assert sent[0]["status"] == 200
+    assert (b"x-request-id", b"probe-1") in sent[0]["headers"]
+    assert sent[1]["body"] == b'{"status": "ok"}'
