@@ -4,7 +4,7 @@ status, pushed to open pages as the cluster changes.
 The views are async: an open stream is a coroutine waiting on `feed.wait_async`, so hundreds
 of open pages hold no thread. What a stream sends is read and rendered by the same selectors
 and partials the pages and their polling use; those block (on the cluster and the database),
-so they run in the shared worker pool (`sync_to_async(thread_sensitive=False)`, a bounded
+so they run in a bounded pool of worker threads (`sync_to_async` with its own executor: the
 thread bridge) only when something changed. htmx's SSE extension swaps the fragments in.
 
 Event ids are the feed's sequence numbers: a reconnect sends `Last-Event-ID` (or the page
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,11 +36,15 @@ from deployments.selectors import cluster_status, valid_namespace
 from deployments.views import dashboard
 
 HEARTBEAT_SECONDS = 15.0  # a comment line keeps proxies and the browser from closing it
-REREAD_SECONDS = 2.0  # with no notice for this long, a scope is read again (once per process)
+REREAD_SECONDS = 1.0  # with no notice for this long, a scope is read again (once per process)
 RETRY_MS = 3000  # how long the browser waits before reconnecting
 
+REREAD = "reread"  # a stream's own read found a change (an error, say) the others should see
 STATUS = ("status",)  # the header's cluster status, checked once per REREAD_SECONDS
 
+# The thread bridge: a stream's reads and renders run here, bounded however many streams are
+# open; its own pool, so streams waiting on a slow cluster never delay Django's other work.
+_pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dynamote-stream")
 _open_streams = 0
 _reread_at: dict[tuple, float] = {}  # per scope: when a stream last read it for its notices
 _status_seen: tuple | None = None  # the header status the streams last announced
@@ -65,6 +70,7 @@ class Scope:
     """What one stream shows: which notices concern it, how to read it, and what to send."""
 
     key: tuple
+    announce: tuple[str, str, str]  # namespace, name, deployment of its "reread" notice
     relevant: Callable[[Notice], bool]
     read: Callable[[], Any]  # the state (sync: runs in a worker thread)
     redraw: Callable[[Any], list[tuple[str, str]]]  # (event, html) for the whole state
@@ -110,9 +116,11 @@ def _table_scope(request: HttpRequest, namespace: str, sort: str, descending: bo
         return [("oob", html)]
 
     def relevant(notice: Notice) -> bool:
+        if notice.kind == REREAD:
+            return not namespace or notice.namespace in ("", namespace)
         return notice.kind in ("dgd", "pod") and (not namespace or notice.namespace == namespace)
 
-    return Scope(("table", namespace), relevant, read, redraw, changes)
+    return Scope(("table", namespace), (namespace, "", ""), relevant, read, redraw, changes)
 
 
 def _oob_row(row, html: str) -> str:
@@ -149,12 +157,16 @@ def _detail_scope(request: HttpRequest, namespace: str, name: str) -> Scope:
             notice.deployment == name or (notice.kind == "dgd" and notice.name == name)
         )
 
-    return Scope(("detail", namespace, name), relevant, read, redraw, changes)
+    return Scope(
+        ("detail", namespace, name), (namespace, name, name), relevant, read, redraw, changes
+    )
 
 
 def _status_scope() -> Scope:
     """Only the header's status: "cluster" notices, which every stream handles."""
-    return Scope(("page",), lambda notice: False, lambda: None, lambda s: [], lambda o, n: [])
+    return Scope(
+        ("page",), ("", "", ""), lambda notice: False, lambda: None, lambda s: [], lambda o, n: []
+    )
 
 
 # --- the stream ------------------------------------------------------------------------------
@@ -170,7 +182,7 @@ def _blocking(fn: Callable, *args):
         finally:
             close_old_connections()
 
-    return sync_to_async(call, thread_sensitive=False)()
+    return sync_to_async(call, thread_sensitive=False, executor=_pool)()
 
 
 def _status_html(request: HttpRequest) -> str:
@@ -244,6 +256,8 @@ async def _stream(request: HttpRequest, scope: Scope) -> AsyncIterator[str]:
                 new = await _blocking(scope.read)
                 pushes = await _blocking(scope.changes, state, new)
                 state = new
+                if reread and pushes:  # one stream read for all: the others read again
+                    feed.publish(REREAD, *scope.announce)
             if notices is None or any(notice.kind == "cluster" for notice in notices):
                 pushes.append(("oob", await _blocking(_status_html, request)))
             for name, html in pushes:
