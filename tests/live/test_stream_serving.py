@@ -36,7 +36,6 @@ def test_the_image_runs_uvicorn_workers_under_gunicorn():
 
 
 def test_health_is_answered_on_the_event_loop_without_django():
-    import asyncio
 
     from dynamote import asgi
 
@@ -54,7 +53,19 @@ def test_health_is_answered_on_the_event_loop_without_django():
         "method": "GET",
         "headers": [(b"x-request-id", b"probe-1")],
     }
-    asyncio.run(asgi.application(scope, receive, send))
+    run_alone(asgi.application(scope, receive, send))
     assert sent[0]["status"] == 200
     assert (b"x-request-id", b"probe-1") in sent[0]["headers"]
     assert sent[1]["body"] == b'{"status": "ok"}'
+
+
+def run_alone(coroutine):
+    """asyncio.run in a thread of its own: the browser tests leave a loop in the main thread."""
+    import asyncio
+    import threading
+
+    result = []
+    thread = threading.Thread(target=lambda: result.append(asyncio.run(coroutine)))
+    thread.start()
+    thread.join()
+    return result[0]
