@@ -232,8 +232,10 @@ async def _stream(request: HttpRequest, scope: Scope) -> AsyncIterator[str]:
     try:
         yield f"retry: {RETRY_MS}\n\n"
         since = _resume_from(request)
-        last = feed.latest()  # before the read: later notices are not missed
         state = await _blocking(scope.read)
+        # After the read: a change its read brought (announced meanwhile) is one the page,
+        # drawn at `since`, has not seen.
+        last = feed.latest()
         missed = feed.since(since) if since is not None and since < last else []
         if missed is None or any(scope.relevant(notice) for notice in missed):
             for name, html in await _blocking(scope.redraw, state):
