@@ -257,9 +257,11 @@ async def _stream(request: HttpRequest, scope: Scope) -> AsyncIterator[str]:
             elif reread or any(scope.relevant(notice) for notice in notices):
                 new = await _blocking(scope.read)
                 pushes = await _blocking(scope.changes, state, new)
-                state = new
                 if reread and pushes:  # one stream read for all: the others read again
                     feed.publish(REREAD, *scope.announce)
+                    # Drawn again after the notice: a redrawn table resumes after it.
+                    pushes = await _blocking(scope.changes, state, new)
+                state = new
             if notices is None or any(notice.kind == "cluster" for notice in notices):
                 pushes.append(("oob", await _blocking(_status_html, request)))
             for name, html in pushes:

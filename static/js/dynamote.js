@@ -126,6 +126,18 @@
       event.target.removeAttribute("data-streaming");
     });
   });
+  // A table redrawn by its own stream reconnects at once: no poll in between (an error
+  // ends the handover and polling resumes).
+  var handedOverAt = 0;
+  document.addEventListener("htmx:sseClose", function (event) {
+    if (event.detail && event.detail.type === "nodeReplaced") handedOverAt = Date.now();
+  });
+  document.addEventListener("htmx:afterProcessNode", function (event) {
+    var el = event.target;
+    if (el.hasAttribute && el.hasAttribute("sse-connect") && Date.now() - handedOverAt < 2000) {
+      el.setAttribute("data-streaming", "");
+    }
+  });
   document.addEventListener("visibilitychange", pollDue);
 
   // Each request says which cluster state the header shows; a poll with nothing new then
