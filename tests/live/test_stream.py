@@ -155,6 +155,7 @@ def test_a_reconnect_redraws_only_what_changed_after_its_last_event(streams, fas
     cluster.dgd_create(manifest=dgd_manifest("llama"))
     fast.advance(60)
     mirror.dgds("default")  # the cache has it: nothing more to announce
+    mirror.pods("default")
     now = feed.feed.latest()
     quiet = streams("/deployments/stream/?namespace=default", ada, {"Last-Event-ID": str(now)})
     first = quiet.wait_for(lambda e: True)
