@@ -17,6 +17,7 @@ USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/health', timeout=2)"]
-# One process with 32 threads (dynamote/gunicorn.py): the shared cluster cache lives in the
-# process, and slow pages never hold every thread, so /api/health answers at once.
+# ASGI: gunicorn supervising one uvicorn worker (dynamote/gunicorn.py). The shared cluster
+# mirror lives in the process; open pages' event streams hold no thread, so /api/health
+# answers at once however many pages are open.
 ENTRYPOINT ["gunicorn", "--config", "python:dynamote.gunicorn"]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import inspect
 from functools import wraps
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import iscoroutinefunction, sync_to_async
 
 from access.models import ALL_NAMESPACES
 from access.roles import Action, require
@@ -17,6 +16,7 @@ def requires(action: Action, *, method_actions: dict[str, Action] | None = None)
     Without a namespace in the URL the role is checked "in some namespace"; the view then
     checks the namespace it reads from the query or the body with `access.roles.require`.
     `method_actions` overrides the action per HTTP method (e.g. {"DELETE": Action.DELETE}).
+    An async view stays async: the check (a database read) runs in a worker thread.
     """
 
     def check(request, kwargs) -> None:
@@ -26,7 +26,7 @@ def requires(action: Action, *, method_actions: dict[str, Action] | None = None)
         require(request, needed, where)
 
     def decorate(view):
-        if inspect.iscoroutinefunction(view):
+        if iscoroutinefunction(view):
             # An async view: the roles are read from the database in a thread.
             @wraps(view)
             async def checked_async(request, *args, **kwargs):

@@ -1,7 +1,17 @@
 from django.urls import path
 
 import deployments.converters  # noqa: F401  (registers <namespace:> and <k8sname:>)
-from deployments.views import dashboard, deploy, imports, logs, operate, playground, restart, reuse
+from deployments.views import (
+    dashboard,
+    deploy,
+    imports,
+    live,
+    logs,
+    operate,
+    playground,
+    restart,
+    reuse,
+)
 
 app_name = "deployments"
 urlpatterns = [
@@ -11,6 +21,10 @@ urlpatterns = [
     path("import/", imports.import_new, name="import"),
     # The dashboard and details.
     path("", dashboard.index, name="index"),
+    # Server-sent events: what changed, pushed to the open dashboard, details and header.
+    path("stream/", live.table, name="stream"),
+    path("stream/status/", live.status, name="stream_status"),
+    path("<namespace:namespace>/<k8sname:name>/stream/", live.detail, name="detail_stream"),
     path("<namespace:namespace>/<k8sname:name>/", dashboard.detail, name="detail"),
     path("<namespace:namespace>/<k8sname:name>/delete/", dashboard.delete, name="delete"),
     # Changing a deployment: scale, revisions, rollback.

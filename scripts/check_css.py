@@ -1,4 +1,5 @@
-"""Fails when static/css/dynamote.css differs from a fresh Tailwind build of the sources."""
+"""Fails when static/css/dynamote.css differs from a fresh Tailwind build of the sources, or
+static/js/htmx-ext-sse.min.js from the npm package it is copied from (`npm run build`)."""
 
 import subprocess
 import sys
@@ -8,6 +9,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "static" / "css" / "dynamote.css"
 CLI = ROOT / "node_modules" / ".bin" / "tailwindcss"
+SSE = ROOT / "static" / "js" / "htmx-ext-sse.min.js"
+SSE_PACKAGE = ROOT / "node_modules" / "htmx-ext-sse" / "dist" / "sse.min.js"
 
 
 def main() -> int:
@@ -28,7 +31,13 @@ def main() -> int:
                 file=sys.stderr,
             )
             return 1
-    print("CSS is up to date.")
+    if not SSE_PACKAGE.exists() or SSE_PACKAGE.read_bytes() != SSE.read_bytes():
+        print(
+            "static/js/htmx-ext-sse.min.js is stale: run `make css` and commit the result.",
+            file=sys.stderr,
+        )
+        return 1
+    print("CSS and htmx's SSE extension are up to date.")
     return 0
 
 

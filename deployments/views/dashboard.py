@@ -44,6 +44,7 @@ from deployments.services import (
     deployment_delete,
     resolve_unknown,
 )
+from deployments.views import live
 from dynamote.api import error_response
 
 ROW_CACHE_SIZE = 5000
@@ -137,6 +138,7 @@ def _table_context(namespace: str, sort: str, descending: bool) -> dict:
         "descending": descending,
         "sort_links": _sort_links(namespace, sort, descending),
         "table_url": f"{reverse('deployments:index')}?{urlencode(query)}",
+        "stream_url": live.stream_url("deployments:stream", **query),
         "poll_seconds": _poll_seconds(),
     }
 
@@ -205,6 +207,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         "detail_url": reverse("deployments:detail", args=[namespace, name]),
         "delete_url": reverse("deployments:delete", args=[namespace, name]),
         "restart_url": reverse("deployments:restart", args=[namespace, name]),
+        "stream_url": live.stream_url("deployments:detail_stream", namespace, name),
     }
     resolve_unknown(namespace=namespace, name=name)
     try:

@@ -102,6 +102,8 @@
     if (document.visibilityState !== "visible" || !window.htmx) return;
     var now = Date.now();
     document.querySelectorAll("[data-poll]").forEach(function (el) {
+      // An open server-sent event stream brings the changes: no polling beside it.
+      if (el.closest("[data-streaming]")) return;
       var every = parseFloat(el.getAttribute("data-poll")) * 1000;
       var last = parseFloat(el.getAttribute("data-polled-at") || "0");
       if (!last) {
@@ -113,6 +115,29 @@
     });
   }
   setInterval(pollDue, 250);
+
+  // Streams (htmx's SSE extension) mark their element while open; polling resumes while one
+  // is closed or reconnecting, and a refused stream leaves the page polling.
+  document.addEventListener("htmx:sseOpen", function (event) {
+    event.target.setAttribute("data-streaming", "");
+  });
+  ["htmx:sseError", "htmx:sseClose"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      event.target.removeAttribute("data-streaming");
+    });
+  });
+  // A table redrawn by its own stream reconnects at once: no poll in between (an error
+  // ends the handover and polling resumes).
+  var handedOverAt = 0;
+  document.addEventListener("htmx:sseClose", function (event) {
+    if (event.detail && event.detail.type === "nodeReplaced") handedOverAt = Date.now();
+  });
+  document.addEventListener("htmx:afterProcessNode", function (event) {
+    var el = event.target;
+    if (el.hasAttribute && el.hasAttribute("sse-connect") && Date.now() - handedOverAt < 2000) {
+      el.setAttribute("data-streaming", "");
+    }
+  });
   document.addEventListener("visibilitychange", pollDue);
 
   // Each request says which cluster state the header shows; a poll with nothing new then

@@ -134,12 +134,11 @@ def test_every_page_keeps_to_the_content_security_policy(
     page.get_by_text("Advanced", exact=True).click()
     expect(page.get_by_label("Served model name")).to_be_visible()
 
-    # The dashboard: the table partial loads, then a poll comes back.
+    # The dashboard: the table partial loads, then its event stream opens (connect-src).
     watch.goto("/deployments/")
     row = page.locator('tr[data-deployment="default/llama"]')
     expect(row.locator("[data-badge]")).to_have_text("Deploying")
-    with page.expect_response(is_poll):
-        pass  # a poll swaps the table (or answers 204) while nothing is touched
+    expect(page.locator("#deployments-table")).to_have_attribute("data-streaming", "")
 
     # The delete confirmation dialog, opened and cancelled.
     page.get_by_role("link", name="Delete llama").click()
@@ -152,8 +151,11 @@ def test_every_page_keeps_to_the_content_security_policy(
     watch.goto("/deployments/default/llama/")
     expect(page.get_by_role("table", name="Pods").locator("tbody tr")).to_have_count(2)
     expect(page.locator("[data-why-not-ready]")).to_be_visible()
+    expect(page.locator("[data-streaming]")).to_have_count(1)
+    # Without a stream the page polls instead, under the same policy.
+    page.route("**/stream/**", lambda route: route.fulfill(status=503, body=""))
     with page.expect_response(is_poll):
-        pass
+        page.reload()
 
     # The Try tab of the Ready deployment: its script loads and streams an answer by fetch.
     sandbox.advance(60)

@@ -71,8 +71,19 @@ class Command(BaseCommand):
             self._start_sandbox(port)
         self.stdout.write(self.style.SUCCESS(f"Dynamote: {url}"))
         self.stdout.write(login_hint)
-        # No autoreloader: the sandbox cluster lives in this process.
-        call_command("runserver", f"{shown}:{port}", use_reloader=False)
+        self._serve(host, port)
+
+    def _serve(self, host: str, port: int) -> None:
+        """ASGI under uvicorn, as in production: open pages' event streams hold no thread.
+
+        In this process (no autoreloader): the sandbox cluster lives here. WhiteNoise (a
+        middleware) serves the static files, from the apps' folders while DEBUG is on.
+        """
+        import uvicorn
+
+        from dynamote.asgi import application
+
+        uvicorn.run(application, host=host, port=port, lifespan="off", log_level="info")
 
     def _refuse_a_taken_port(self, host: str, port: int, url: str) -> None:
         if not port_taken(host, port):
