@@ -92,7 +92,7 @@ def _table_scope(request: HttpRequest, namespace: str, sort: str, descending: bo
             "listing": listing,
             "rows_html": dashboard._rows_html(request, listing.rows),
         }
-        html = render_to_string("deployments/index.html#table", context, request=request)
+        html = render_to_string("deployments/index.html#table_body", context, request=request)
         return [("table", html)]
 
     def shape(listing):
@@ -116,6 +116,8 @@ def _table_scope(request: HttpRequest, namespace: str, sort: str, descending: bo
         return [("oob", html)]
 
     def relevant(notice: Notice) -> bool:
+        if notice.kind == "cluster":  # an outage or its end: the banner comes or goes
+            return True
         if notice.kind == REREAD:
             return not namespace or notice.namespace in ("", namespace)
         return notice.kind in ("dgd", "pod") and (not namespace or notice.namespace == namespace)
@@ -153,6 +155,8 @@ def _detail_scope(request: HttpRequest, namespace: str, name: str) -> Scope:
         return [] if old[0] == new[0] else redraw(new)
 
     def relevant(notice: Notice) -> bool:
+        if notice.kind == "cluster":  # an outage or its end: the stale notice comes or goes
+            return True
         return notice.namespace == namespace and (
             notice.deployment == name or (notice.kind == "dgd" and notice.name == name)
         )

@@ -228,3 +228,16 @@ def test_every_page_gets_the_header_status_when_the_cluster_goes_away(
     event = stream.wait_for(lambda e: e["event"] == "oob")
     assert 'id="cluster-status"' in event["data"]
     assert 'data-cluster-state="unreachable"' in event["data"]
+
+
+def test_a_page_drawn_before_an_outage_gets_the_banner_from_a_stream_opened_after(
+    streams, fast, ada
+):
+    cluster.dgd_create(manifest=dgd_manifest("llama"))
+    page_drawn_at = feed.feed.latest()
+    cluster.dgd_list(namespace=None)
+    mirror.dgds(mirror.ALL)  # the mirror is watching
+    fast.stop()  # the outage begins before the page's stream connects
+    stream = streams(f"/deployments/stream/?since={page_drawn_at}", ada)
+    event = stream.wait_for(lambda e: "data-cluster-banner" in e["data"], timeout=10)
+    assert event["event"] == "table"
