@@ -193,7 +193,7 @@ _POD_CONTAINER = (
     "terminationMessagePath",
     "terminationMessagePolicy",
 )
-_POD_STATUS = ("qosClass", "hostIP", "hostIPs", "podIP", "podIPs")
+_POD_STATUS = ("qosClass", "hostIP", "hostIPs", "podIPs")  # podIP: the metrics read Ready pods
 _POD_CONTAINER_STATUS = ("imageID", "containerID", "started")
 
 

@@ -505,6 +505,8 @@ class Detail:
             else None,
             "manifest": self.dgd,
             "progress": self.progress.as_json() if self.progress else None,
+            "stale": self.stale,
+            "error": self.error.message if self.error else None,
         }
 
 

@@ -586,6 +586,8 @@ class Detail(Out):
     progress: dict[str, Any] | None = Field(
         description="A restart or rolling update under way: kind, phase, summary, components."
     )
+    stale: bool = Field(description="The last data seen, while the cluster is unreachable.")
+    error: str | None = Field(description="Why the data may be stale, when it is.")
 
 
 @api.get(
