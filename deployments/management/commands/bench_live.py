@@ -106,8 +106,15 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=100, help="table requests timed")
         parser.add_argument("--pollers", type=int, default=50)
         parser.add_argument("--seconds", type=float, default=20.0, help="of polling")
+        parser.add_argument(
+            "--push",
+            action="store_true",
+            help="then also the pushed updates (benchmarks/push.py): a status change until an "
+            "open Chromium page shows it, /api/health with 500 open streams, and the cluster "
+            "requests of 200 streams and 50 pollers",
+        )
 
-    def handle(self, *args, deployments, workers, runs, pollers, seconds, **options):
+    def handle(self, *args, deployments, workers, runs, pollers, seconds, push, **options):
         with tempfile.TemporaryDirectory(prefix="dynamote-bench-") as folder:
             kubeconfig = Path(folder) / "kubeconfig"
             self.stdout.write(f"Starting a sandbox with {deployments} DGDs x {workers + 1} pods…")
@@ -135,6 +142,12 @@ class Command(BaseCommand):
                         cluster.reset()
                         user.delete()  # the benchmark's account is not kept
         self.report(figures)
+        if push:
+            from benchmarks import push as pushed
+
+            pushed.status_change_latency()
+            pushed.health_with_streams()
+            pushed.cluster_requests(seconds=seconds)
 
     def report(self, f: dict) -> None:
         floor_ms = f["floor_ms"]
