@@ -8,6 +8,7 @@ import urllib.request
 import pytest
 
 from deployments import mirror
+from tests.fixtures.cluster import eventually
 
 VIEWERS = 50
 POLLS = 4
@@ -46,8 +47,13 @@ def test_fifty_polling_dashboards_cost_one_list_per_namespace(
         thread.join()
 
     assert statuses == [200] * (VIEWERS * POLLS)
+    eventually(watching)  # each watch opens once its LIST has answered
     for namespace in ("default", "dynamo"):  # each allowed namespace, whatever the viewers
         for resource in ("dynamographdeployments", "pods"):
             assert cluster_sandbox.request_count("list", resource, namespace) == 1
             assert cluster_sandbox.request_count("watch", resource, namespace) == 1
     assert cluster_sandbox.request_count("list", "dynamographdeployments", "") == 0
+
+
+def watching() -> None:
+    assert all(r.watching for r in mirror.running())

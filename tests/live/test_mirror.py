@@ -80,6 +80,7 @@ def test_any_number_of_reads_cost_one_list_and_one_watch_per_resource(cluster_sa
         mirror.nodes(), mirror.namespaces()
     cluster.dgd_create(manifest=dgd_manifest("llama"))
     eventually(shows("llama"))
+    eventually(watching)  # each watch opens once its LIST has answered
     for resource in (DGDS, "pods", "events", "nodes", "namespaces"):
         assert cluster_sandbox.request_count("list", resource) == 1, resource
         assert cluster_sandbox.request_count("watch", resource) == 1, resource
