@@ -32,11 +32,16 @@ urlpatterns = [
     path(
         "deployments/<k8sname:name>/metrics", playground.api_metrics, name="api-deployment-metrics"
     ),
+    path(
+        "deployments/<k8sname:name>/metrics/history",
+        playground.api_metrics_history,
+        name="api-deployment-metrics-history",
+    ),
     path("deployments/<k8sname:name>/logs", logs.api_logs, name="api-deployment-logs"),
     # Names Kubernetes would refuse (".", "..", uppercase, too long) never reach the cluster.
     re_path(
         r"^deployments/(?P<name>.*?)"
-        r"(?:/pods|/restart|/manifest|/config|/adopt|/chat|/metrics|/logs)?$",
+        r"(?:/pods|/restart|/manifest|/config|/adopt|/chat|/metrics|/metrics/history|/logs)?$",
         dashboard.api_invalid_name,
     ),
     path("cluster/status", dashboard.api_cluster_status, name="api-cluster-status"),

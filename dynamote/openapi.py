@@ -982,6 +982,32 @@ def metrics(request, name: NAME, namespace: NAMESPACE = None):
     the cluster's proxies; percentiles from the histograms since the frontend started."""
 
 
+class MetricsHistory(Out):
+    source: Literal["dynamote", "prometheus"] = Field(
+        description="Where the points come from: Dynamote's own readings, or Prometheus "
+        "when DYNAMOTE_PROMETHEUS_URL is set."
+    )
+    stepSeconds: int
+    t: list[float] = Field(description="Each point's time, epoch seconds, oldest first.")
+    series: dict[str, list[float | None]] = Field(
+        description="One value per time for each series (requestRate, inFlight, queued, "
+        "ttftP50, ttftP95, itlP50, itlP95, durationP50, durationP95, inputTokensRate, "
+        "outputTokensRate, kvCacheUsage, podRestarts); null where there is no data."
+    )
+
+
+@api.get(
+    "/deployments/{name}/metrics/history",
+    response=answers(200, MetricsHistory, 400, Error, 404, Error, 503, Error),
+    tags=["see it work"],
+)
+def metrics_history(
+    request, name: NAME, namespace: NAMESPACE = None, seconds: int = Query(3600, ge=60, le=86400)
+):
+    """Its serving metrics over the last `seconds` (an hour by default): what the Metrics
+    tab charts."""
+
+
 TEXT_BODY = {"content": {"text/plain": {"schema": {"type": "string"}}}}
 
 

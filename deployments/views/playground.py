@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from access.decorators import requires
 from access.roles import Action, decide
-from deployments import frontend_metrics, playground, snippets
+from deployments import frontend_metrics, metrics_history, playground, snippets
 from deployments.cluster import ClusterError
 from deployments.selectors import Missing, valid_namespace
 from deployments.views.operate import api_namespace
@@ -146,6 +146,23 @@ def api_metrics(request: HttpRequest, name: str) -> HttpResponse:
     try:
         namespace = api_namespace(request, Action.VIEW)
         return JsonResponse(frontend_metrics.deployment_metrics(namespace=namespace, name=name))
+    except ApiError as exc:
+        return exc.response()
+    except ClusterError as exc:
+        return error_response(exc.message, status=exc.status)
+
+
+@requires(Action.VIEW)
+@require_GET
+def api_metrics_history(request: HttpRequest, name: str) -> HttpResponse:
+    """The deployment's serving metrics over the last `seconds` (default an hour)."""
+    try:
+        namespace = api_namespace(request, Action.VIEW)
+        seconds = request.GET.get("seconds", "3600")
+        if not seconds.isdigit() or not 60 <= int(seconds) <= 86400:
+            raise ApiError("seconds must be a whole number from 60 to 86400.", status=400)
+        answer = metrics_history.history(namespace=namespace, name=name, seconds=int(seconds))
+        return JsonResponse(answer)
     except ApiError as exc:
         return exc.response()
     except ClusterError as exc:
