@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
+
 from deployments import frontend_metrics
 
-STEP_SECONDS = 15
 SERIES = {
     "requestRate": "requests/s",
     "inFlight": "requests",
@@ -62,7 +63,7 @@ def history(*, namespace: str, name: str, seconds: int = 3600) -> dict:
     values = point(current)
     return {
         "source": "dynamote",
-        "stepSeconds": STEP_SECONDS,
+        "stepSeconds": settings.DYNAMOTE_METRICS_STEP_SECONDS,
         "t": [round(time.time(), 3)],
         "series": {key: [values[key]] for key in SERIES},
     }

@@ -334,6 +334,8 @@ DYNAMOTE_FRONTEND_URL = env_match(
 )
 # How long a chat waits for the frontend's next bytes (first token included), in seconds.
 DYNAMOTE_CHAT_TIMEOUT = env_int("DYNAMOTE_CHAT_TIMEOUT", 60, minimum=1)
+# Seconds between two points of a deployment's metrics history (and the Metrics tab's refresh).
+DYNAMOTE_METRICS_STEP_SECONDS = env_int("DYNAMOTE_METRICS_STEP_SECONDS", 15, minimum=1)
 # How many times faster the sandbox cluster's simulated clock runs (`make run` without a cluster).
 DYNAMOTE_SANDBOX_SPEED = env_float("DYNAMOTE_SANDBOX_SPEED", 1.0, above=0)
 # The Dynamo release whose runtime images new deployments use by default.
