@@ -117,3 +117,30 @@ class Revision(models.Model):
     def can_roll_back(self) -> bool:
         """A restart changed no configuration: rolling back to it is not offered."""
         return self.action != "restart"
+
+
+class MetricsSample(models.Model):
+    """One reading of a deployment's serving metrics, as its pods exposed them: cumulative
+    counters and histogram buckets per frontend pod, gauges as read. The Metrics tab's rates
+    and percentiles come from the change between two consecutive samples.
+
+    One per deployment and step (`slot` = the reading's time // the step): every replica of
+    Dynamote shares them, and a replica that finds the slot filled does not read again.
+    """
+
+    namespace = models.CharField(max_length=63)
+    name = models.CharField(max_length=253)
+    slot = models.BigIntegerField()
+    taken_at = models.FloatField(db_index=True)  # epoch seconds
+    data = models.JSONField()
+
+    class Meta:
+        ordering = ["namespace", "name", "slot"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["namespace", "name", "slot"], name="metrics_sample_per_step"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name} @{self.taken_at:.0f}"

@@ -336,6 +336,25 @@ DYNAMOTE_FRONTEND_URL = env_match(
 DYNAMOTE_CHAT_TIMEOUT = env_int("DYNAMOTE_CHAT_TIMEOUT", 60, minimum=1)
 # Seconds between two points of a deployment's metrics history (and the Metrics tab's refresh).
 DYNAMOTE_METRICS_STEP_SECONDS = env_int("DYNAMOTE_METRICS_STEP_SECONDS", 15, minimum=1)
+# How far back the history Dynamote keeps of each Ready deployment's metrics goes (seconds).
+DYNAMOTE_METRICS_KEEP_SECONDS = env_int("DYNAMOTE_METRICS_KEEP_SECONDS", 3600, minimum=60)
+# A Prometheus that scrapes the deployments: the Metrics tab then asks it (PromQL range
+# queries) instead of keeping a history itself.
+DYNAMOTE_PROMETHEUS_URL = env_match(
+    "DYNAMOTE_PROMETHEUS_URL",
+    "",
+    r"https?://[^\s{}]+",
+    example="http://prometheus-operated.monitoring.svc:9090",
+)
+# The PromQL label matchers that pick one deployment's series ({namespace}, {name}).
+DYNAMOTE_PROMETHEUS_SELECTOR = env_match(
+    "DYNAMOTE_PROMETHEUS_SELECTOR",
+    'namespace="{namespace}",pod=~"{name}-.+"',
+    r"[^{}]*\{(name|namespace)\}[^{}]*(\{(name|namespace)\}[^{}]*)*",
+    example='namespace="{namespace}",dynamo_graph_deployment="{name}"',
+)
+# A bearer token sent to that Prometheus (or DYNAMOTE_PROMETHEUS_TOKEN_FILE, a mounted Secret).
+DYNAMOTE_PROMETHEUS_TOKEN = env_str("DYNAMOTE_PROMETHEUS_TOKEN", "")
 # How many times faster the sandbox cluster's simulated clock runs (`make run` without a cluster).
 DYNAMOTE_SANDBOX_SPEED = env_float("DYNAMOTE_SANDBOX_SPEED", 1.0, above=0)
 # The Dynamo release whose runtime images new deployments use by default.
