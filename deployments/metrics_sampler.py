@@ -11,7 +11,7 @@ replica that finds the step's sample stored does not read the pods again), and a
 keeps them. Samples older than DYNAMOTE_METRICS_KEEP_SECONDS are deleted.
 
 The thread starts the first time a history is asked for (`start()`), stops by itself when
-the configured cluster changes, and `reset()` stops it (tests).
+the configured cluster changes or the mirror is reset, and `reset()` stops it (tests).
 """
 
 from __future__ import annotations
@@ -187,8 +187,10 @@ class Sampler:
             step = settings.DYNAMOTE_METRICS_STEP_SECONDS
             if self.stopping.wait(step - time.time() % step):
                 return
-            if cluster.config_key() != self.config:
-                return  # another cluster now: the next history asked for starts a new one
+            if cluster.config_key() != self.config or not mirror.running():
+                # Another cluster, or the mirror was reset (tests, benchmarks): the next
+                # history asked for starts a new sampler.
+                return
             try:
                 sample_once()
             except Exception:

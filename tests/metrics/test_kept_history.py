@@ -8,6 +8,7 @@ import pytest
 from deployments import metrics_history, metrics_sampler
 from deployments.metrics_history import SERIES, between, kept
 from deployments.models import MetricsSample
+from tests.api.contract import check
 from tests.fixtures.cluster import eventually
 from tests.metrics.conftest import chat
 from tests.playground.conftest import proxy_requests
@@ -98,14 +99,14 @@ def test_the_history_has_a_point_per_step_and_none_where_nothing_was_read(settin
 def test_samples_accumulate_one_per_step_while_the_sampler_runs(
     transactional_db, member_client, ready_llama
 ):
-    response = member_client.get(HISTORY + "&seconds=60")
+    response = check(member_client.get(HISTORY + "&seconds=60"))
     assert response.status_code == 200
     assert metrics_sampler.running()  # asking for a history starts the sampler
     chat(member_client)
     chat(member_client)
 
     def two_rates():
-        series = member_client.get(HISTORY + "&seconds=60").json()["series"]
+        series = check(member_client.get(HISTORY + "&seconds=60")).json()["series"]
         rates = [r for r in series["requestRate"] if r is not None]
         assert len(rates) >= 2
         return series
@@ -118,13 +119,27 @@ def test_samples_accumulate_one_per_step_while_the_sampler_runs(
     assert len(slots) >= 3 and len(set(slots)) == len(slots)
 
 
+def test_the_sampler_stops_with_the_mirror(transactional_db, member_client, ready_llama):
+    from deployments import mirror
+
+    assert check(member_client.get(HISTORY)).status_code == 200
+    assert metrics_sampler.running()
+    mirror.reset()  # what a change of cluster (and each test's end) does
+    eventually(lambda: _assert(not metrics_sampler.running()), timeout=3)
+
+
+def _assert(value):
+    assert value
+    return value
+
+
 def test_the_history_shows_the_traffic_between_two_samples(member_client, ready_llama):
     now = time.time()
     assert metrics_sampler.sample_once(now=now - 1) == 1
     for _ in range(3):
         chat(member_client)
     assert metrics_sampler.sample_once(now=now) == 1
-    answer = member_client.get(HISTORY + "&seconds=60").json()
+    answer = check(member_client.get(HISTORY + "&seconds=60")).json()
     series = answer["series"]
     assert answer["source"] == "dynamote" and len(answer["t"]) == 61
     at = answer["t"].index(int(now))  # the point of the second sample's step
@@ -166,7 +181,7 @@ def test_a_deployment_not_ready_has_an_empty_history_and_no_error(member_client,
     cluster.dgd_create(manifest=llama_manifest())
     cluster_sandbox.advance(3)  # pods starting: no frontend answers yet
     assert metrics_sampler.sample_once() == 0
-    response = member_client.get(HISTORY + "&seconds=60")
+    response = check(member_client.get(HISTORY + "&seconds=60"))
     assert response.status_code == 200
     answer = response.json()
     assert len(answer["t"]) == 61
@@ -175,10 +190,12 @@ def test_a_deployment_not_ready_has_an_empty_history_and_no_error(member_client,
 
 def test_the_route_refuses_bad_seconds_and_unknown_deployments(member_client, ready_llama):
     for seconds in ("abc", "59", "86401", "-5"):
-        response = member_client.get(HISTORY + f"&seconds={seconds}")
+        response = check(member_client.get(HISTORY + f"&seconds={seconds}"))
         assert response.status_code == 400
         assert response.json()["error"] == "seconds must be a whole number from 60 to 86400."
-    response = member_client.get("/api/deployments/mistral/metrics/history?namespace=default")
+    response = check(
+        member_client.get("/api/deployments/mistral/metrics/history?namespace=default")
+    )
     assert response.status_code == 404
     assert response.json()["error"] == 'There is no deployment "mistral" in namespace "default".'
     assert not metrics_sampler.running()

@@ -11,6 +11,7 @@ import pytest
 
 from deployments import metrics_history, metrics_sampler
 from deployments.models import MetricsSample
+from tests.api.contract import check
 from tests.fixtures.cluster import eventually
 from tests.metrics.conftest import chat
 
@@ -60,7 +61,7 @@ def test_the_history_follows_the_traffic_prometheus_scraped(scraped, member_clie
         chat(member_client)
 
     def moved():
-        response = member_client.get(HISTORY)
+        response = check(member_client.get(HISTORY))
         assert response.status_code == 200, response.content
         answer = response.json()
         series = answer["series"]
@@ -100,7 +101,7 @@ def test_a_query_prometheus_refuses_is_a_503_that_names_the_setting(
     started, member_client, settings
 ):
     settings.DYNAMOTE_PROMETHEUS_SELECTOR = 'namespace="{namespace}",pod=~"{name}(("'
-    response = member_client.get(HISTORY)
+    response = check(member_client.get(HISTORY))
     assert response.status_code == 503
     error = response.json()["error"]
     assert error.startswith(f"The Prometheus at {started.url} refused the query: ")
@@ -111,7 +112,7 @@ def test_an_unreachable_prometheus_is_a_503_that_says_what_to_check(
     member_client, ready_llama, settings
 ):
     settings.DYNAMOTE_PROMETHEUS_URL = "http://127.0.0.1:9"  # nothing listens on discard
-    response = member_client.get(HISTORY)
+    response = check(member_client.get(HISTORY))
     assert response.status_code == 503
     assert response.json()["error"] == (
         "The Prometheus at http://127.0.0.1:9 cannot be reached (connection failed). Check "
@@ -149,7 +150,7 @@ def test_a_url_that_is_not_prometheus_or_refuses_dynamote_says_so(
 ):
     settings.DYNAMOTE_PROMETHEUS_URL = not_prometheus + "/grafana"
     settings.DYNAMOTE_PROMETHEUS_TOKEN = "s3cret-token"
-    response = member_client.get(HISTORY)
+    response = check(member_client.get(HISTORY))
     assert response.status_code == 503
     assert response.json()["error"] == (
         f"{not_prometheus}/grafana answered HTTP 200 but not as Prometheus' API does. "
@@ -162,7 +163,7 @@ def test_a_url_that_is_not_prometheus_or_refuses_dynamote_says_so(
     settings.DYNAMOTE_PROMETHEUS_URL = (
         not_prometheus.replace("http://", "http://ann:pw@") + "/denied"
     )
-    response = member_client.get(HISTORY)
+    response = check(member_client.get(HISTORY))
     assert response.status_code == 503
     assert response.json()["error"] == (
         f"The Prometheus at {not_prometheus}/denied refused Dynamote (HTTP 401). Set "
