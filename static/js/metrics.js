@@ -229,6 +229,8 @@
 
   Section.prototype.show = function (history) {
     this.step = history.stepSeconds || this.step;
+    // Not Ready and nothing kept yet: the note says when the charts come.
+    if (!this.ready && !this.seen && !history.t.length) return;
     this.last = history;
     this.seen = true;
     this.error.classList.add("hidden");

@@ -146,9 +146,78 @@ def test_a_deployment_that_is_not_ready_says_when_its_metrics_show(
     page = live_page
     cluster.dgd_create(manifest=dgd_manifest("llama", gpus=64))
     cluster_sandbox.advance(5)
-    page.goto(f"{live_server.url}/deployments/default/llama/")
+    # The note stays once the section has asked for the metrics.
+    with page.expect_response(re.compile(r"/metrics/history\?")):
+        page.goto(f"{live_server.url}/deployments/default/llama/")
     metrics = page.get_by_role("region", name="Metrics")
     expect(metrics.get_by_role("status").first).to_have_text(
         "llama is not Ready yet: its metrics show here once its frontend serves them."
     )
     expect(metrics.get_by_role("region", name="Request rate")).to_be_hidden()
+
+
+def test_a_failed_read_says_why_keeps_the_charts_and_tries_again(
+    live_page, cluster_sandbox, live_server
+):
+    page = live_page
+    ready_llama(cluster_sandbox)
+    failing = {"now": False}
+    message = 'The frontend is not serving: no endpoints available for service "llama-frontend".'
+
+    def answer(route):
+        if failing["now"]:
+            route.fulfill(status=503, json={"error": message, "fields": {}})
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"/metrics/history\?"), answer)
+    page.goto(f"{live_server.url}/deployments/default/llama/#metrics")
+    metrics = page.get_by_role("region", name="Metrics")
+    requests = metrics.get_by_role("region", name="In flight and queued").get_by_role("status")
+    expect(requests).to_have_text("In flight 0 requests · Queued 0 requests")
+
+    failing["now"] = True
+    expect(metrics.get_by_role("alert")).to_have_text(
+        f"{message} The charts show the last answer; trying again every 1 s."
+    )
+    expect(requests).to_have_text("In flight 0 requests · Queued 0 requests")
+    expect(
+        metrics.get_by_role("region", name="Request rate").locator("canvas").first
+    ).to_be_visible()
+
+    failing["now"] = False
+    expect(metrics.get_by_role("alert")).to_be_hidden()
+
+
+HIDE = """(hidden) => {
+  Object.defineProperty(document, "hidden", {value: hidden, configurable: true});
+  Object.defineProperty(document, "visibilityState", {
+    value: hidden ? "hidden" : "visible", configurable: true});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def test_the_metrics_ask_nothing_while_the_tab_is_hidden_nor_once_the_section_is_gone(
+    live_page, cluster_sandbox, live_server
+):
+    page = live_page
+    ready_llama(cluster_sandbox)
+    asked = []
+    page.on("request", lambda request: "/metrics/history" in request.url and asked.append(1))
+    page.goto(f"{live_server.url}/deployments/default/llama/")
+    expect(page.get_by_role("region", name="Metrics")).to_contain_text("every 1 s")
+    with page.expect_request(re.compile(r"/metrics/history\?")):
+        pass  # asked again at the next step
+
+    page.evaluate(HIDE, True)
+    before = len(asked)
+    page.wait_for_timeout(2500)
+    assert len(asked) == before
+
+    with page.expect_request(re.compile(r"/metrics/history\?")):
+        page.evaluate(HIDE, False)  # asked at once when the tab shows again
+
+    page.evaluate("document.getElementById('metrics').remove()")
+    before = len(asked)
+    page.wait_for_timeout(2500)
+    assert len(asked) == before
