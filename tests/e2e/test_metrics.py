@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 
 from deployments import cluster, mirror
 from tests.dashboard.conftest import dgd_manifest
+from tests.e2e.test_csp import RECORD_VIOLATIONS
 from tests.playground.conftest import llama_manifest
 
 pytestmark = pytest.mark.e2e
@@ -87,6 +88,9 @@ def test_the_metrics_charts_move_while_the_try_tab_sends_traffic(
 ):
     page = live_page
     ready_llama(cluster_sandbox)
+    page.add_init_script(RECORD_VIOLATIONS)
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(f"{live_server.url}/deployments/default/llama/")
     page.get_by_role("navigation", name="On this page").get_by_role("link", name="Metrics").click()
     metrics = page.get_by_role("region", name="Metrics")
@@ -119,6 +123,9 @@ def test_the_metrics_charts_move_while_the_try_tab_sends_traffic(
     for title in ("Time to first token", "Request rate"):
         chart = metrics.get_by_role("region", name=title).element_handle()
         page.wait_for_function(f"(chart) => ({GREEN_PIXELS})(chart) > 20", arg=chart)
+    # uPlot and the section's script keep to the Content-Security-Policy.
+    assert page.evaluate("window.__cspViolations") == []
+    assert errors == []
 
 
 def test_the_metrics_section_fits_a_phone(live_page, cluster_sandbox, live_server):
