@@ -24,6 +24,12 @@
     return column && column.length ? column[column.length - 1] : null;
   }
 
+  function hasValues(history) {
+    return Object.keys(history.series || {}).some(function (key) {
+      return history.series[key].some(function (value) { return value !== null; });
+    });
+  }
+
   function scaled(values, factor) {
     return values.map(function (value) {
       return value === null || value === undefined ? null : value * factor;
@@ -229,8 +235,8 @@
 
   Section.prototype.show = function (history) {
     this.step = history.stepSeconds || this.step;
-    // Not Ready and nothing kept yet: the note says when the charts come.
-    if (!this.ready && !this.seen && !history.t.length) return;
+    // Not Ready and no reading kept yet: the note says when the charts come.
+    if (!this.ready && !this.seen && !hasValues(history)) return;
     this.last = history;
     this.seen = true;
     this.error.classList.add("hidden");

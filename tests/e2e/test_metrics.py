@@ -228,3 +228,22 @@ def test_the_metrics_ask_nothing_while_the_tab_is_hidden_nor_once_the_section_is
     before = len(asked)
     page.wait_for_timeout(2500)
     assert len(asked) == before
+
+
+def test_the_charts_appear_without_a_reload_once_the_deployment_is_ready(
+    live_page, cluster_sandbox, live_server
+):
+    page = live_page
+    cluster.dgd_create(manifest=llama_manifest())
+    cluster_sandbox.advance(1)
+    with page.expect_response(re.compile(r"/metrics/history\?")):
+        page.goto(f"{live_server.url}/deployments/default/llama/")
+    metrics = page.get_by_role("region", name="Metrics")
+    expect(metrics.get_by_role("status").first).to_have_text(
+        "llama is not Ready yet: its metrics show here once its frontend serves them."
+    )
+    cluster_sandbox.advance(60)
+    chart = metrics.get_by_role("region", name="Request rate")
+    expect(chart.locator("canvas").first).to_be_visible()
+    expect(metrics).to_contain_text("From Dynamote's readings every 1 s")
+    expect(metrics).not_to_contain_text("not Ready yet")
