@@ -63,12 +63,15 @@
     var last = columns[0].length - 1;
     var values = columns.slice(1).map(function (column) { return last < 0 ? null : column[last]; });
     if (values.every(function (value) { return value === null; })) return NONE;
-    var suffix = unit === "%" ? "%" : " " + unit;
-    if (values.length === 1) return values[0] === null ? NONE : format(values[0]) + suffix;
+    function text(value) {
+      if (value === null) return NONE;
+      if (unit === "%") return format(value) + "%";
+      // "1 request", "2 requests"
+      return format(value) + " " + (value === 1 && /^[a-z]{3,}s$/.test(unit) ? unit.slice(0, -1) : unit);
+    }
+    if (values.length === 1) return text(values[0]);
     var labels = this.labels;
-    return values
-      .map(function (value, i) { return labels[i] + " " + (value === null ? NONE : format(value) + suffix); })
-      .join(" · ");
+    return values.map(function (value, i) { return labels[i] + " " + text(value); }).join(" · ");
   };
 
   Chart.prototype.options = function (width) {

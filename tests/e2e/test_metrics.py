@@ -109,7 +109,7 @@ def test_the_metrics_charts_move_while_the_try_tab_sends_traffic(
 
     chat(page, "Hello there")
     # While the answer streams, the frontend counts one request in flight.
-    saw(page, "metric-requests", "text.startsWith('In flight 1 ')")
+    saw(page, "metric-requests", "text.startsWith('In flight 1 request ')")
     answers = page.get_by_role("region", name="Try").get_by_role("listitem", name="Answer")
     expect(answers.last).not_to_have_attribute("aria-busy", "true", timeout=20_000)
     chat(page, "And then?")
