@@ -1,6 +1,8 @@
-"""Fails when static/css/dynamote.css differs from a fresh Tailwind build of the sources, or
-static/js/htmx-ext-sse.min.js from the npm package it is copied from (`npm run build`)."""
+"""Fails when static/css/dynamote.css differs from a fresh Tailwind build of the sources, or a
+browser library in static/ (htmx's SSE extension, uPlot) from the npm package it is copied
+from by `npm run build` (the copies are listed in frontend/vendor.json)."""
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -9,8 +11,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "static" / "css" / "dynamote.css"
 CLI = ROOT / "node_modules" / ".bin" / "tailwindcss"
-SSE = ROOT / "static" / "js" / "htmx-ext-sse.min.js"
-SSE_PACKAGE = ROOT / "node_modules" / "htmx-ext-sse" / "dist" / "sse.min.js"
+VENDOR = ROOT / "frontend" / "vendor.json"
+
+
+def stale_copies() -> list[str]:
+    """The committed copies that are missing or differ from their npm package's file."""
+    copies = json.loads(VENDOR.read_text())
+    stale = []
+    for committed, source in copies.items():
+        fresh, kept = ROOT / source, ROOT / committed
+        if not fresh.exists() or not kept.exists() or fresh.read_bytes() != kept.read_bytes():
+            stale.append(committed)
+    return stale
 
 
 def main() -> int:
@@ -31,13 +43,15 @@ def main() -> int:
                 file=sys.stderr,
             )
             return 1
-    if not SSE_PACKAGE.exists() or SSE_PACKAGE.read_bytes() != SSE.read_bytes():
+    stale = stale_copies()
+    if stale:
         print(
-            "static/js/htmx-ext-sse.min.js is stale: run `make css` and commit the result.",
+            f"{', '.join(stale)} {'is' if len(stale) == 1 else 'are'} stale: "
+            "run `make css` and commit the result.",
             file=sys.stderr,
         )
         return 1
-    print("CSS and htmx's SSE extension are up to date.")
+    print("The CSS and the browser libraries in static/ are up to date.")
     return 0
 
 

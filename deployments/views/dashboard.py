@@ -208,6 +208,7 @@ def _detail_context(request: HttpRequest, namespace: str, name: str) -> dict:
         "delete_url": reverse("deployments:delete", args=[namespace, name]),
         "restart_url": reverse("deployments:restart", args=[namespace, name]),
         "stream_url": live.stream_url("deployments:detail_stream", namespace, name),
+        "metrics_step": settings.DYNAMOTE_METRICS_STEP_SECONDS,
     }
     resolve_unknown(namespace=namespace, name=name)
     try:
