@@ -14,18 +14,24 @@ import contextlib
 import heapq
 import queue
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from deployments import cluster, selectors
+from deployments import cluster, feed, selectors
 from deployments.cluster import ClusterError
 
 COMPONENT_LABEL = "nvidia.com/dynamo-component"
 MAX_TAIL_LINES = 100_000
 MAX_NUMBER = 10**9  # larger numbers are refused, not passed on to the cluster
-# How often a followed pod whose container has not started yet is asked again.
+# How often a followed log is asked again after the cluster cut it or did not answer.
 RETRY_SECONDS = 2.0
+# The longest a followed pod waits for news of its container (the mirror announces each
+# change of the pod at once; this is the fallback).
+WAIT_SECONDS = 10.0
+# The longest a component's follow waits before it looks at the mirror's pods again.
+WATCH_SECONDS = 5.0
 _FALSE, _TRUE = ("", "0", "false", "no"), ("1", "true", "yes", "on")
 
 
@@ -43,6 +49,7 @@ class LogLine:
     pod: str
     text: str
     notice: bool = False  # Dynamote's word about the stream, not a line of the container's
+    change: str = ""  # "joined" or "ended": the pod joined or left the followed pods
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,7 @@ class LogRequest:
     name: str
     pods: tuple[str, ...]
     container: str
+    component: str = ""  # all pods of this component, those to come included (when following)
     follow: bool = False
     tail_lines: int | None = None
     since_seconds: int | None = None
@@ -173,6 +181,7 @@ def log_request(*, namespace: str, name: str, params: Mapping[str, str]) -> LogR
         namespace=namespace,
         name=name,
         pods=tuple(p.name for p in picked),
+        component="" if pod_name else component,
         container=container,
         tail_lines=tail,
         since_seconds=since,
@@ -186,14 +195,16 @@ def refusal_status(error: ClusterError) -> int:
     return 400 if error.message.startswith("The cluster answered HTTP 400") else error.status
 
 
-def _open(request: LogRequest, pod: str, *, timestamps: bool) -> cluster.LogStream:
+def _open(
+    request: LogRequest, pod: str, *, timestamps: bool, whole: bool = False
+) -> cluster.LogStream:
     return cluster.pod_log_stream(
         namespace=request.namespace,
         name=pod,
         container=request.container,
         follow=request.follow,
-        tail_lines=request.tail_lines,
-        since_seconds=request.since_seconds,
+        tail_lines=None if whole else request.tail_lines,
+        since_seconds=None if whole else request.since_seconds,
         timestamps=timestamps,
         previous=request.previous,
     )
@@ -247,12 +258,78 @@ def no_log_message(error: ClusterError) -> str:
     return f"No log: {error.message.removeprefix('The cluster answered HTTP 400: ')}"
 
 
+class _Position:
+    """Where a pod's followed log got to (the kubelet's time of the last line shown, and how
+    many lines carried that time), so that reading it again after a cut or a restart shows
+    no line twice."""
+
+    def __init__(self) -> None:
+        self.at: tuple[int, int] | None = None
+        self.count = 0
+        self._again = 0  # lines at `at` seen since the log was opened again
+
+    def reopened(self) -> None:
+        self._again = 0
+
+    def fresh(self, at: tuple[int, int] | None) -> bool:
+        """Whether a line with this time is one not shown yet (and counts it as shown)."""
+        if at is None:
+            return True
+        if self.at is not None and at < self.at:
+            return False
+        if self.at is not None and at == self.at:
+            self._again += 1
+            if self._again <= self.count:
+                return False
+            self.count += 1
+            return True
+        self.at, self.count, self._again = at, 1, 1
+        return True
+
+
+def _instant(line: str) -> tuple[tuple[int, int] | None, str]:
+    """The kubelet's RFC 3339 time of a line, exact to the nanosecond, and the rest."""
+    head, _, rest = line.partition(" ")
+    whole, _, fraction = head.rstrip("Z").partition(".")
+    try:
+        seconds = int(datetime.fromisoformat(whole + "+00:00").timestamp())
+        nanos = int((fraction or "0")[:9].ljust(9, "0"))
+    except ValueError:
+        return None, line
+    return (seconds, nanos), rest
+
+
+def _cut(error: ClusterError) -> bool:
+    """The cluster did not answer (or failed): following again later may work."""
+    return isinstance(error, cluster.Unreachable) or error.message.startswith(
+        "The cluster answered HTTP 5"
+    )
+
+
+def _container_status(pod: dict, container: str) -> dict:
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return next((s for s in statuses if s.get("name") == container), {})
+
+
+def _running(pod: dict, container: str) -> bool:
+    return bool((_container_status(pod, container).get("state") or {}).get("running"))
+
+
+def _restarts(pod: dict | None, container: str) -> int | None:
+    return None if pod is None else _container_status(pod, container).get("restartCount")
+
+
 class Follower:
     """Follows the pods' logs, one thread per pod, handing lines to `deliver`.
 
-    A container that has not started yet is asked again every few seconds (with a notice),
-    so following a pod that is being created shows its lines once it starts. `close` hangs
-    up on every open stream; `deliver(None)` is called once all the pods' streams ended.
+    A container that has not started yet is asked again when the mirror announces a change
+    of its pod (or every few seconds), so following a pod that is being created shows its
+    lines once it starts. A log read again after the cluster cut the stream, or after the
+    container restarted, goes on after the last line shown (nothing lost, nothing twice).
+    Following all pods of a component watches the mirror: each new pod joins the stream
+    (its whole log) and a pod that is gone leaves it. `close` hangs up on every open
+    stream; `deliver(None)` is called once nothing is left to follow (never for a component,
+    whose next pod may come any time).
     """
 
     def __init__(self, request: LogRequest, deliver: Callable[[LogLine | None], None]) -> None:
@@ -261,52 +338,219 @@ class Follower:
         self._lock = threading.Lock()
         self._streams: set[cluster.LogStream] = set()
         self._closed = threading.Event()
-        self._running = len(request.pods)
+        self._running = 0
+        self._followed: set[str] = set()  # pods with a reading thread
+        self._lost = False  # the cluster stopped answering (said once for all pods)
+
+    @property
+    def pods(self) -> list[str]:
+        with self._lock:
+            return sorted(self._followed)
 
     def start(self) -> Follower:
+        with self._lock:
+            self._running = len(self.request.pods) + (1 if self.request.component else 0)
+            self._followed.update(self.request.pods)
         for pod in self.request.pods:
-            threading.Thread(target=self._pump, args=(pod,), daemon=True).start()
+            self._thread(self._pump, pod, False)
+        if self.request.component:
+            self._thread(self._watch)
         return self
 
-    def _pump(self, pod: str) -> None:
-        waiting_said = ""
+    def _thread(self, target: Callable, *args) -> None:
+        threading.Thread(target=target, args=args, daemon=True, name="dynamote-log").start()
+
+    def _done(self) -> None:
+        with self._lock:
+            self._running -= 1
+            last = self._running == 0
+        if last and not self._closed.is_set():
+            self.deliver(None)
+
+    # ----- the pods, from the mirror
+
+    def _pods(self) -> dict[str, dict] | None:
+        """The deployment's pods by name as the mirror has them; None when it cannot tell."""
+        try:
+            found = selectors.deployment_pods(
+                namespace=self.request.namespace, name=self.request.name
+            )
+        except (ClusterError, selectors.Missing):
+            return None
+        return {(p.get("metadata") or {}).get("name", ""): p for p in found}
+
+    def _wait_for_change(self, seq: int, timeout: float, match: Callable) -> int:
+        """Waits until the feed announces a matching change (or `timeout` passes, or the
+        follow is closed); the feed's number to wait from next."""
+        end = time.monotonic() + timeout
+        while not self._closed.is_set():
+            left = end - time.monotonic()
+            if left <= 0:
+                break
+            latest = feed.feed.wait(seq, min(left, 0.5))
+            if latest == seq:
+                continue
+            notices = feed.feed.since(seq)
+            seq = latest
+            if notices is None or any(match(n) for n in notices):
+                break
+        return seq
+
+    def _about_pod(self, pod: str) -> Callable:
+        ns = self.request.namespace
+        return lambda n: (
+            n.kind == "cluster" or (n.kind == "pod" and n.namespace == ns and n.name == pod)
+        )
+
+    def _watch(self) -> None:
+        """Starts a reading thread for each new pod of the component."""
+        ns, name, component = self.request.namespace, self.request.name, self.request.component
+
+        def about_deployment(n: feed.Notice) -> bool:
+            return n.kind == "cluster" or (
+                n.kind == "pod" and n.namespace == ns and n.deployment == name
+            )
+
+        try:
+            seq = feed.feed.latest()
+            while not self._closed.is_set():
+                pods = self._pods()
+                for pod_name, pod in sorted((pods or {}).items()):
+                    meta = pod.get("metadata") or {}
+                    labels = meta.get("labels") or {}
+                    if labels.get(COMPONENT_LABEL) != component or meta.get("deletionTimestamp"):
+                        continue
+                    with self._lock:
+                        if pod_name in self._followed or self._closed.is_set():
+                            continue
+                        self._followed.add(pod_name)
+                        self._running += 1
+                    self.deliver(
+                        LogLine(pod_name, f"+ pod {pod_name} joined", notice=True, change="joined")
+                    )
+                    self._thread(self._pump, pod_name, True)
+                seq = self._wait_for_change(seq, WATCH_SECONDS, about_deployment)
+        finally:
+            self._done()
+
+    # ----- one pod
+
+    def _pump(self, pod: str, joined: bool) -> None:
+        position = _Position()
+        said = ""
+        restarts: int | None = None
+        seq = feed.feed.latest()
         try:
             while not self._closed.is_set():
+                # A pod that joined shows its whole log; so does a log read again (after
+                # the last line shown); else what the request asked for.
+                whole = joined or position.at is not None
                 try:
-                    stream = _open(self.request, pod, timestamps=self.request.timestamps)
+                    with cluster.deadline():
+                        stream = _open(self.request, pod, timestamps=True, whole=whole)
                 except ClusterError as error:
-                    said = no_log_message(error)
-                    waiting = "is waiting to start" in said
-                    if said != waiting_said:
-                        self.deliver(LogLine(pod, said, notice=True))
-                        waiting_said = said
-                    if not waiting:
+                    if _cut(error):
+                        self._say_lost(error)
+                        self._closed.wait(RETRY_SECONDS)
+                        continue
+                    self._say_back()
+                    message = no_log_message(error)
+                    if isinstance(error, cluster.NotFound):
+                        return self._ended(pod)
+                    if "is waiting to start" not in message:
+                        self.deliver(LogLine(pod, message, notice=True))
                         return
-                    self._closed.wait(RETRY_SECONDS)
+                    if message != said:
+                        self.deliver(LogLine(pod, message, notice=True))
+                        said = message
+                    seq = self._wait_for_change(seq, WAIT_SECONDS, self._about_pod(pod))
+                    if (pods := self._pods()) is not None and pod not in pods:
+                        return self._ended(pod)
                     continue
+                self._say_back()
+                pods = self._pods() or {}
+                now = _restarts(pods.get(pod), self.request.container)
+                if restarts is not None and now is not None and now > restarts:
+                    self.deliver(
+                        LogLine(
+                            pod, f"pod {pod} restarted its container (restart {now})", notice=True
+                        )
+                    )
+                restarts = now if now is not None else restarts
                 with self._lock:
                     if self._closed.is_set():
                         stream.close()
                         return
                     self._streams.add(stream)
+                position.reopened()
                 try:
                     for text in stream.lines():
                         if self._closed.is_set():
                             return
-                        self.deliver(LogLine(pod, text))
+                        at, rest = _instant(text)
+                        if position.fresh(at):
+                            shown = text if self.request.timestamps or at is None else rest
+                            self.deliver(LogLine(pod, shown))
                 except ClusterError as error:
-                    self.deliver(LogLine(pod, error.message, notice=True))
+                    self._say_lost(error)
+                    self._closed.wait(RETRY_SECONDS)
+                    continue
                 finally:
                     with self._lock:
                         self._streams.discard(stream)
                     stream.close()
-                return
+                if self.request.previous:
+                    return
+                # The run ended: the pod is gone, being deleted, or its container restarts
+                # (or the cluster ended the stream while the container runs on).
+                seq, go_on = self._after_run(pod, seq)
+                if not go_on:
+                    return self._ended(pod) if not self._closed.is_set() else None
         finally:
             with self._lock:
-                self._running -= 1
-                last = self._running == 0
-            if last and not self._closed.is_set():
-                self.deliver(None)
+                self._followed.discard(pod)
+            self._done()
+
+    def _after_run(self, pod: str, seq: int) -> tuple[int, bool]:
+        """Waits until the pod's log may grow again: (feed number, False once it is gone)."""
+        while not self._closed.is_set():
+            pods = self._pods()
+            if pods is not None and pod not in pods:
+                return seq, False
+            found = (pods or {}).get(pod) or {}
+            deleting = bool((found.get("metadata") or {}).get("deletionTimestamp"))
+            finished = (found.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            if not deleting and not finished:
+                # Running as far as the mirror knows (or it cannot tell): read on soon, the
+                # cluster ended the stream; else wait for the container to start again.
+                running = pods is None or _running(found, self.request.container)
+                wait = RETRY_SECONDS if running else WAIT_SECONDS
+                seq = self._wait_for_change(seq, wait, self._about_pod(pod))
+                return seq, True
+            seq = self._wait_for_change(seq, WAIT_SECONDS, self._about_pod(pod))
+        return seq, False
+
+    def _ended(self, pod: str) -> None:
+        self.deliver(LogLine(pod, f"- pod {pod} ended", notice=True, change="ended"))
+
+    def _say_lost(self, error: ClusterError) -> None:
+        with self._lock:
+            said, self._lost = self._lost, True
+        if not said and not self._closed.is_set():
+            self.deliver(
+                LogLine(
+                    "",
+                    f"Lost the cluster: {error.message} Following again as soon as it "
+                    f"answers (asking every {RETRY_SECONDS:g} s).",
+                    notice=True,
+                )
+            )
+
+    def _say_back(self) -> None:
+        with self._lock:
+            said, self._lost = self._lost, False
+        if said and not self._closed.is_set():
+            self.deliver(LogLine("", "The cluster answers again: following on.", notice=True))
 
     def close(self) -> None:
         """Hang up on every stream; the threads end at once."""

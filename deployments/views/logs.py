@@ -52,7 +52,7 @@ def panel(request: HttpRequest, namespace: str, name: str) -> TemplateResponse:
         try:
             log = logs.log_request(namespace=namespace, name=name, params=params)
             context["lines"] = list(logs.read(log))
-            context["several"] = len(log.pods) > 1
+            context["several"] = _several(log)
         except BadLogRequest as exc:
             context["errors"] = exc.fields
         except ClusterError as exc:
@@ -71,10 +71,27 @@ async def _events(log: LogRequest | None, problem: str = "") -> AsyncIterator[st
     if log is None:
         yield _event("problem", {"message": problem})
         return
+    if log.previous:
+        # The last crashed run's log is written in full: read, not followed.
+        try:
+            lines = await sync_to_async(lambda: list(logs.read(log)))()
+        except ClusterError as exc:
+            yield _event("problem", {"message": logs.no_log_message(exc)})
+            return
+        yield _event("start", {"pods": list(log.pods), "container": log.container})
+        for line in lines:
+            yield _line(line)
+        yield _event("end", {"message": "The previous run's log, in full."})
+        return
     yield _event("start", {"pods": list(log.pods), "container": log.container})
     async for line in logs.follow_async(log):
-        yield f"data: {json.dumps({'pod': line.pod, 'text': line.text, 'notice': line.notice})}\n\n"
-    yield _event("end", {})
+        yield _line(line)
+    yield _event("end", {"message": "The log ended: nothing is left to follow."})
+
+
+def _line(line: LogLine) -> str:
+    data = {"pod": line.pod, "text": line.text, "notice": line.notice, "change": line.change}
+    return f"data: {json.dumps(data)}\n\n"
 
 
 @requires(Action.VIEW)
@@ -97,12 +114,19 @@ async def stream(request: HttpRequest, namespace: str, name: str) -> StreamingHt
     return response
 
 
+def _several(log: LogRequest) -> bool:
+    """Lines carry their pod's name when they may come from several pods."""
+    return len(log.pods) > 1 or bool(log.component)
+
+
 def _text(line: LogLine, several: bool) -> str:
-    return f"{line.pod} {line.text}\n" if several else f"{line.text}\n"
+    if several and line.pod and not line.change:
+        return f"{line.pod} {line.text}\n"
+    return f"{line.text}\n"
 
 
 async def _followed(log: LogRequest) -> AsyncIterator[str]:
-    several = len(log.pods) > 1
+    several = _several(log)
     async for line in logs.follow_async(log):
         yield _text(line, several)
 
@@ -125,7 +149,7 @@ def _checked(request: HttpRequest, name: str) -> LogRequest | HttpResponse:
 
 
 def _read_all(log: LogRequest) -> HttpResponse:
-    several = len(log.pods) > 1
+    several = _several(log)
     try:
         text = "".join(_text(line, several) for line in logs.read(log))
     except ClusterError as exc:
@@ -143,7 +167,7 @@ async def api_logs(request: HttpRequest, name: str) -> HttpResponse:
     checked = await sync_to_async(_checked)(request, name)
     if isinstance(checked, HttpResponse):
         return checked
-    if not checked.follow:
+    if not checked.follow or checked.previous:  # a previous run's log grows no more
         return await sync_to_async(_read_all)(checked)
     response = StreamingHttpResponse(_followed(checked), content_type=TEXT)
     response["X-Accel-Buffering"] = "no"
