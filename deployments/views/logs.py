@@ -65,11 +65,13 @@ def _event(kind: str, data: dict) -> str:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
-async def _events(log: LogRequest | None, problem: str = "") -> AsyncIterator[str]:
+async def _events(
+    log: LogRequest | None, problem: str = "", fields: dict | None = None
+) -> AsyncIterator[str]:
     # No automatic reconnection: the page decides when to follow again.
     yield "retry: 3600000\n\n"
     if log is None:
-        yield _event("problem", {"message": problem})
+        yield _event("problem", {"message": problem, "fields": fields or {}})
         return
     if log.previous:
         # The last crashed run's log is written in full: read, not followed.
@@ -101,14 +103,15 @@ async def stream(request: HttpRequest, namespace: str, name: str) -> StreamingHt
     if not valid_namespace(namespace):
         raise Http404("No such namespace.")
     params = {**_params(request), "follow": "true"}
-    log, problem = None, ""
+    log, problem, fields = None, "", {}
     try:
         log = await sync_to_async(logs.log_request)(namespace=namespace, name=name, params=params)
     except BadLogRequest as exc:
-        problem = exc.message
+        problem, fields = exc.message, exc.fields
     except (ClusterError, Missing) as exc:
         problem = getattr(exc, "message", str(exc))
-    response = StreamingHttpResponse(_events(log, problem), content_type="text/event-stream")
+    events = _events(log, problem, fields)
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx in front: send each event at once
     return response

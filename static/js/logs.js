@@ -85,6 +85,28 @@
       status.textContent = text;
     }
 
+    // A refused field's message goes next to the field, as the page without JavaScript does.
+    function showFieldErrors(fields) {
+      root.querySelectorAll("[data-logs-field-error]").forEach(function (note) {
+        note.remove();
+      });
+      form.querySelectorAll("[aria-invalid]").forEach(function (field) {
+        field.removeAttribute("aria-invalid");
+      });
+      Object.keys(fields || {}).forEach(function (name) {
+        var field = form.elements[name];
+        if (!field || !field.parentNode) return;
+        var note = document.createElement("span");
+        note.className = "text-xs text-red-300";
+        note.dataset.logsFieldError = name;
+        note.id = "logs-error-" + name;
+        note.textContent = fields[name].join(" ");
+        field.setAttribute("aria-invalid", "true");
+        field.setAttribute("aria-describedby", note.id);
+        field.parentNode.appendChild(note);
+      });
+    }
+
     function stop() {
       if (source) {
         source.close();
@@ -97,6 +119,7 @@
     function start() {
       stop();
       output.replaceChildren();
+      showFieldErrors({});
       colours = {};
       var params = new URLSearchParams(new FormData(form));
       several = !params.get("pod");
@@ -128,7 +151,9 @@
         append(line);
       };
       source.addEventListener("problem", function (event) {
-        say(JSON.parse(event.data).message);
+        var data = JSON.parse(event.data);
+        say(data.message);
+        showFieldErrors(data.fields);
         stop();
       });
       source.addEventListener("end", function (event) {

@@ -14,7 +14,7 @@ from deployments.logs import LogLine
 from tests.dashboard.conftest import dgd_manifest
 from tests.fixtures.sandbox import sandbox_api_client
 
-from .conftest import pods_of
+from .conftest import pods_of, scale
 
 
 class Followed:
@@ -85,15 +85,6 @@ def until(check: Callable[[], bool], seconds: float = 10.0) -> bool:
     while time.monotonic() < deadline and not check():
         time.sleep(0.05)
     return check()
-
-
-def scale(workers: int) -> None:
-    cluster.dgd_patch(
-        namespace="default",
-        name="llama",
-        version="v1beta1",
-        ops=[{"op": "replace", "path": "/spec/components/1/replicas", "value": workers}],
-    )
 
 
 def delete_pod(sandbox, pod: str) -> None:
