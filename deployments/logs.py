@@ -4,7 +4,10 @@ Bad input (a number that is not one, a pod that is not the deployment's, a conta
 does not have) is refused before anything is sent to the cluster. Several pods' logs are
 interleaved like stern: each line carries its pod, ordered by time when read at once, in
 arrival order when followed. A followed log is read by one thread per pod, so a blocking read
-never holds a request's event loop; closing the reader hangs up on the cluster.
+never holds a request's event loop; closing the reader hangs up on the cluster. Following all
+pods of a component watches the mirror's pods (no request of its own): pods that appear join,
+pods that are gone leave, a restarted container goes on with its new run, and a stream the
+cluster cut is read again after the last line shown.
 """
 
 from __future__ import annotations
@@ -319,6 +322,18 @@ def _restarts(pod: dict | None, container: str) -> int | None:
     return None if pod is None else _container_status(pod, container).get("restartCount")
 
 
+@dataclass
+class _Followed:
+    """One followed pod: where its log got to, and what was said of it."""
+
+    pod: str
+    joined: bool  # it joined after the follow started: its whole log is new
+    seq: int  # the change notices read so far
+    position: _Position = field(default_factory=lambda: _Position())
+    said: str = ""  # the last "waiting to start" notice
+    restarts: int | None = None  # its container's restart count when last opened
+
+
 class Follower:
     """Follows the pods' logs, one thread per pod, handing lines to `deliver`.
 
@@ -340,6 +355,7 @@ class Follower:
         self._closed = threading.Event()
         self._running = 0
         self._followed: set[str] = set()  # pods with a reading thread
+        self._left: set[str] = set()  # pods whose reading ended: never joined again
         self._lost = False  # the cluster stopped answering (said once for all pods)
 
     @property
@@ -421,7 +437,7 @@ class Follower:
                     if labels.get(COMPONENT_LABEL) != component or meta.get("deletionTimestamp"):
                         continue
                     with self._lock:
-                        if pod_name in self._followed or self._closed.is_set():
+                        if pod_name in self._followed | self._left or self._closed.is_set():
                             continue
                         self._followed.add(pod_name)
                         self._running += 1
@@ -436,99 +452,112 @@ class Follower:
     # ----- one pod
 
     def _pump(self, pod: str, joined: bool) -> None:
-        position = _Position()
-        said = ""
-        restarts: int | None = None
-        seq = feed.feed.latest()
+        followed = _Followed(pod, joined, feed.feed.latest())
         try:
             while not self._closed.is_set():
-                # A pod that joined shows its whole log; so does a log read again (after
-                # the last line shown); else what the request asked for.
-                whole = joined or position.at is not None
-                try:
-                    with cluster.deadline():
-                        stream = _open(self.request, pod, timestamps=True, whole=whole)
-                except ClusterError as error:
-                    if _cut(error):
-                        self._say_lost(error)
-                        self._closed.wait(RETRY_SECONDS)
-                        continue
-                    self._say_back()
-                    message = no_log_message(error)
-                    if isinstance(error, cluster.NotFound):
-                        return self._ended(pod)
-                    if "is waiting to start" not in message:
-                        self.deliver(LogLine(pod, message, notice=True))
-                        return
-                    if message != said:
-                        self.deliver(LogLine(pod, message, notice=True))
-                        said = message
-                    seq = self._wait_for_change(seq, WAIT_SECONDS, self._about_pod(pod))
-                    if (pods := self._pods()) is not None and pod not in pods:
-                        return self._ended(pod)
-                    continue
-                self._say_back()
-                pods = self._pods() or {}
-                now = _restarts(pods.get(pod), self.request.container)
-                if restarts is not None and now is not None and now > restarts:
-                    self.deliver(
-                        LogLine(
-                            pod, f"pod {pod} restarted its container (restart {now})", notice=True
-                        )
-                    )
-                restarts = now if now is not None else restarts
-                with self._lock:
-                    if self._closed.is_set():
-                        stream.close()
-                        return
-                    self._streams.add(stream)
-                position.reopened()
-                try:
-                    for text in stream.lines():
-                        if self._closed.is_set():
-                            return
-                        at, rest = _instant(text)
-                        if position.fresh(at):
-                            shown = text if self.request.timestamps or at is None else rest
-                            self.deliver(LogLine(pod, shown))
-                except ClusterError as error:
-                    self._say_lost(error)
-                    self._closed.wait(RETRY_SECONDS)
-                    continue
-                finally:
-                    with self._lock:
-                        self._streams.discard(stream)
-                    stream.close()
+                stream = self._open_run(followed)
+                if stream is None:
+                    return
+                if not self._read_run(followed, stream) or self._closed.is_set():
+                    continue  # cut off: read again after the last line shown
                 if self.request.previous:
                     return
                 # The run ended: the pod is gone, being deleted, or its container restarts
                 # (or the cluster ended the stream while the container runs on).
-                seq, go_on = self._after_run(pod, seq)
-                if not go_on:
-                    return self._ended(pod) if not self._closed.is_set() else None
+                if not self._after_run(followed):
+                    if not self._closed.is_set():
+                        self._ended(pod)
+                    return
         finally:
             with self._lock:
                 self._followed.discard(pod)
+                self._left.add(pod)
             self._done()
 
-    def _after_run(self, pod: str, seq: int) -> tuple[int, bool]:
-        """Waits until the pod's log may grow again: (feed number, False once it is gone)."""
+    def _open_run(self, followed: _Followed) -> cluster.LogStream | None:
+        """The pod's log stream once it can be read; None when there is nothing to follow."""
+        pod = followed.pod
+        while not self._closed.is_set():
+            # A pod that joined shows its whole log; so does a log read again (after the
+            # last line shown); else what the request asked for.
+            whole = followed.joined or followed.position.at is not None
+            try:
+                with cluster.deadline():
+                    stream = _open(self.request, pod, timestamps=True, whole=whole)
+            except ClusterError as error:
+                if _cut(error):
+                    self._say_lost(error)
+                    self._closed.wait(RETRY_SECONDS)
+                    continue
+                self._say_back()
+                if isinstance(error, cluster.NotFound):
+                    self._ended(pod)
+                    return None
+                message = no_log_message(error)
+                if "is waiting to start" not in message:
+                    self.deliver(LogLine(pod, message, notice=True))
+                    return None
+                if message != followed.said:
+                    self.deliver(LogLine(pod, message, notice=True))
+                    followed.said = message
+                followed.seq = self._wait_for_change(
+                    followed.seq, WAIT_SECONDS, self._about_pod(pod)
+                )
+                if (pods := self._pods()) is not None and pod not in pods:
+                    self._ended(pod)
+                    return None
+                continue
+            self._say_back()
+            restarts = _restarts((self._pods() or {}).get(pod), self.request.container)
+            if None not in (followed.restarts, restarts) and restarts > followed.restarts:
+                said = f"pod {pod} restarted its container (restart {restarts})"
+                self.deliver(LogLine(pod, said, notice=True))
+            followed.restarts = restarts if restarts is not None else followed.restarts
+            with self._lock:
+                if not self._closed.is_set():
+                    self._streams.add(stream)
+                    return stream
+            stream.close()
+        return None
+
+    def _read_run(self, followed: _Followed, stream: cluster.LogStream) -> bool:
+        """Hands on the lines not shown yet until the stream ends; False when it was cut."""
+        followed.position.reopened()
+        try:
+            for text in stream.lines():
+                if self._closed.is_set():
+                    return True
+                at, rest = _instant(text)
+                if followed.position.fresh(at):
+                    shown = text if self.request.timestamps or at is None else rest
+                    self.deliver(LogLine(followed.pod, shown))
+        except ClusterError as error:
+            self._say_lost(error)
+            self._closed.wait(RETRY_SECONDS)
+            return False
+        finally:
+            with self._lock:
+                self._streams.discard(stream)
+            stream.close()
+        return True
+
+    def _after_run(self, followed: _Followed) -> bool:
+        """Waits until the pod's log may grow again; False once the pod is gone."""
         while not self._closed.is_set():
             pods = self._pods()
-            if pods is not None and pod not in pods:
-                return seq, False
-            found = (pods or {}).get(pod) or {}
+            if pods is not None and followed.pod not in pods:
+                return False
+            found = (pods or {}).get(followed.pod) or {}
             deleting = bool((found.get("metadata") or {}).get("deletionTimestamp"))
             finished = (found.get("status") or {}).get("phase") in ("Succeeded", "Failed")
+            running = pods is None or _running(found, self.request.container)
+            # Running as far as the mirror knows (or it cannot tell): the cluster ended the
+            # stream, read on soon; else wait for the container to start again.
+            wait = RETRY_SECONDS if running and not deleting else WAIT_SECONDS
+            followed.seq = self._wait_for_change(followed.seq, wait, self._about_pod(followed.pod))
             if not deleting and not finished:
-                # Running as far as the mirror knows (or it cannot tell): read on soon, the
-                # cluster ended the stream; else wait for the container to start again.
-                running = pods is None or _running(found, self.request.container)
-                wait = RETRY_SECONDS if running else WAIT_SECONDS
-                seq = self._wait_for_change(seq, wait, self._about_pod(pod))
-                return seq, True
-            seq = self._wait_for_change(seq, WAIT_SECONDS, self._about_pod(pod))
-        return seq, False
+                return True
+        return False
 
     def _ended(self, pod: str) -> None:
         self.deliver(LogLine(pod, f"- pod {pod} ended", notice=True, change="ended"))
