@@ -896,6 +896,7 @@ class Api:
             self.clock.now,
             lambda: self.watch_epoch != epoch,
             self.catch_up,
+            run,
         )
         return Response(200, b"", "text/plain", stream=self._log_stream(body, chunks))
 

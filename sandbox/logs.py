@@ -137,6 +137,7 @@ class Run:
 
     lines: Callable[[float, float], Lines]  # the lines written in (after, until]
     ends_at: float | None  # it exits or is stopped then; None while nothing ends it
+    started_at: float | None = None  # tells one run of a container from the next
 
 
 def _periodic(
@@ -209,7 +210,7 @@ def engine_run(
         found += _periodic(ready_at + interval, interval, after, min(until, last), stats)
         return found + _between(goodbye, after, until)
 
-    return Run(lines, stopped_at)
+    return Run(lines, stopped_at, started_at)
 
 
 ENGINES = ("vllm", "sglang", "trtllm")
@@ -226,7 +227,7 @@ def _stop_line(work: Workload, at: float) -> str:
 def crashed_run(work: Workload, started_at: float, exited_at: float) -> Run:
     """A worker's run that rejects its arguments and exits."""
     written = crash_log(work, started_at, exited_at)
-    return Run(lambda after, until: _between(written, after, until), exited_at)
+    return Run(lambda after, until: _between(written, after, until), exited_at, started_at)
 
 
 def sidecar_run(container: dict, started_at: float, stopped_at: float | None, scale: float) -> Run:
@@ -244,7 +245,7 @@ def sidecar_run(container: dict, started_at: float, stopped_at: float | None, sc
         )
         return _between(first, after, until) + beats
 
-    return Run(lines, stopped_at)
+    return Run(lines, stopped_at, started_at)
 
 
 def follow(
@@ -254,11 +255,14 @@ def follow(
     now: Callable[[], float],
     stopped: Callable[[], bool],
     catch_up: Callable[[], None],
+    first: Run | None = None,
 ) -> Iterator[bytes]:
     """The lines after `sent_until` as the clock passes them, until the run ends.
 
     `read` looks the container's run up again each time (None once its pod is gone); an
-    empty chunk only asks the HTTP layer whether the client is still there.
+    empty chunk only asks the HTTP layer whether the client is still there. Like the
+    kubelet's, a followed log is one run's: when the container restarted in the meantime,
+    the stream sends the rest of the run it followed and ends.
     """
     while not stopped():
         time.sleep(FOLLOW_TICK)
@@ -266,6 +270,12 @@ def follow(
         moment = now()
         run = read()
         if run is None:
+            return
+        first = first or run
+        if run.started_at != first.started_at and first.ends_at is not None:
+            rest = first.lines(sent_until, first.ends_at)
+            if rest:
+                yield options.format(rest)
             return
         lines = run.lines(sent_until, moment)
         sent_until = moment

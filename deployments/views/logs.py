@@ -52,7 +52,7 @@ def panel(request: HttpRequest, namespace: str, name: str) -> TemplateResponse:
         try:
             log = logs.log_request(namespace=namespace, name=name, params=params)
             context["lines"] = list(logs.read(log))
-            context["several"] = len(log.pods) > 1
+            context["several"] = _several(log)
         except BadLogRequest as exc:
             context["errors"] = exc.fields
         except ClusterError as exc:
@@ -65,16 +65,35 @@ def _event(kind: str, data: dict) -> str:
     return f"event: {kind}\ndata: {json.dumps(data)}\n\n"
 
 
-async def _events(log: LogRequest | None, problem: str = "") -> AsyncIterator[str]:
+async def _events(
+    log: LogRequest | None, problem: str = "", fields: dict | None = None
+) -> AsyncIterator[str]:
     # No automatic reconnection: the page decides when to follow again.
     yield "retry: 3600000\n\n"
     if log is None:
-        yield _event("problem", {"message": problem})
+        yield _event("problem", {"message": problem, "fields": fields or {}})
+        return
+    if log.previous:
+        # The last crashed run's log is written in full: read, not followed.
+        try:
+            lines = await sync_to_async(lambda: list(logs.read(log)))()
+        except ClusterError as exc:
+            yield _event("problem", {"message": logs.no_log_message(exc)})
+            return
+        yield _event("start", {"pods": list(log.pods), "container": log.container})
+        for line in lines:
+            yield _line(line)
+        yield _event("end", {"message": "The previous run's log, in full."})
         return
     yield _event("start", {"pods": list(log.pods), "container": log.container})
     async for line in logs.follow_async(log):
-        yield f"data: {json.dumps({'pod': line.pod, 'text': line.text, 'notice': line.notice})}\n\n"
-    yield _event("end", {})
+        yield _line(line)
+    yield _event("end", {"message": "The log ended: nothing is left to follow."})
+
+
+def _line(line: LogLine) -> str:
+    data = {"pod": line.pod, "text": line.text, "notice": line.notice, "change": line.change}
+    return f"data: {json.dumps(data)}\n\n"
 
 
 @requires(Action.VIEW)
@@ -84,25 +103,33 @@ async def stream(request: HttpRequest, namespace: str, name: str) -> StreamingHt
     if not valid_namespace(namespace):
         raise Http404("No such namespace.")
     params = {**_params(request), "follow": "true"}
-    log, problem = None, ""
+    log, problem, fields = None, "", {}
     try:
         log = await sync_to_async(logs.log_request)(namespace=namespace, name=name, params=params)
     except BadLogRequest as exc:
-        problem = exc.message
+        problem, fields = exc.message, exc.fields
     except (ClusterError, Missing) as exc:
         problem = getattr(exc, "message", str(exc))
-    response = StreamingHttpResponse(_events(log, problem), content_type="text/event-stream")
+    events = _events(log, problem, fields)
+    response = StreamingHttpResponse(events, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx in front: send each event at once
     return response
 
 
+def _several(log: LogRequest) -> bool:
+    """Lines carry their pod's name when they may come from several pods."""
+    return len(log.pods) > 1 or bool(log.component)
+
+
 def _text(line: LogLine, several: bool) -> str:
-    return f"{line.pod} {line.text}\n" if several else f"{line.text}\n"
+    if several and line.pod and not line.change:
+        return f"{line.pod} {line.text}\n"
+    return f"{line.text}\n"
 
 
 async def _followed(log: LogRequest) -> AsyncIterator[str]:
-    several = len(log.pods) > 1
+    several = _several(log)
     async for line in logs.follow_async(log):
         yield _text(line, several)
 
@@ -125,7 +152,7 @@ def _checked(request: HttpRequest, name: str) -> LogRequest | HttpResponse:
 
 
 def _read_all(log: LogRequest) -> HttpResponse:
-    several = len(log.pods) > 1
+    several = _several(log)
     try:
         text = "".join(_text(line, several) for line in logs.read(log))
     except ClusterError as exc:
@@ -143,7 +170,7 @@ async def api_logs(request: HttpRequest, name: str) -> HttpResponse:
     checked = await sync_to_async(_checked)(request, name)
     if isinstance(checked, HttpResponse):
         return checked
-    if not checked.follow:
+    if not checked.follow or checked.previous:  # a previous run's log grows no more
         return await sync_to_async(_read_all)(checked)
     response = StreamingHttpResponse(_followed(checked), content_type=TEXT)
     response["X-Accel-Buffering"] = "no"

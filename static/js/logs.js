@@ -64,14 +64,17 @@
 
     function append(line) {
       var row = document.createElement("div");
-      if (several) {
+      if (line.change) {
+        // "+ pod … joined" / "- pod … ended", in the pod's colour, like stern.
+        row.className = "italic " + colourOf(line.pod);
+      } else if (several && line.pod) {
         var prefix = document.createElement("span");
         prefix.className = colourOf(line.pod);
         prefix.textContent = line.pod + " ";
         row.appendChild(prefix);
       }
       row.appendChild(document.createTextNode(line.text));
-      if (line.notice) row.className = "italic text-zinc-400";
+      if (line.notice && !line.change) row.className = "italic text-zinc-400";
       row.hidden = !matches(row);
       output.appendChild(row);
       while (output.childElementCount > MAX_LINES) output.removeChild(output.firstElementChild);
@@ -80,6 +83,28 @@
 
     function say(text) {
       status.textContent = text;
+    }
+
+    // A refused field's message goes next to the field, as the page without JavaScript does.
+    function showFieldErrors(fields) {
+      root.querySelectorAll("[data-logs-field-error]").forEach(function (note) {
+        note.remove();
+      });
+      form.querySelectorAll("[aria-invalid]").forEach(function (field) {
+        field.removeAttribute("aria-invalid");
+      });
+      Object.keys(fields || {}).forEach(function (name) {
+        var field = form.elements[name];
+        if (!field || !field.parentNode) return;
+        var note = document.createElement("span");
+        note.className = "text-xs text-red-300";
+        note.dataset.logsFieldError = name;
+        note.id = "logs-error-" + name;
+        note.textContent = fields[name].join(" ");
+        field.setAttribute("aria-invalid", "true");
+        field.setAttribute("aria-describedby", note.id);
+        field.parentNode.appendChild(note);
+      });
     }
 
     function stop() {
@@ -94,6 +119,7 @@
     function start() {
       stop();
       output.replaceChildren();
+      showFieldErrors({});
       colours = {};
       var params = new URLSearchParams(new FormData(form));
       several = !params.get("pod");
@@ -101,20 +127,37 @@
       stopButton.hidden = false;
       startButton.disabled = true;
       say("Connecting…");
+      var followed = [];
+      var followedContainer = "";
+      function sayFollowing() {
+        var count = followed.length;
+        say("Following " + count + " pod" + (count === 1 ? "" : "s") + " (" + followedContainer + ").");
+      }
       source.addEventListener("start", function (event) {
         var data = JSON.parse(event.data);
-        var count = data.pods.length;
-        say("Following " + count + " pod" + (count === 1 ? "" : "s") + " (" + data.container + ").");
+        followed = data.pods.slice();
+        followedContainer = data.container;
+        sayFollowing();
       });
       source.onmessage = function (event) {
-        append(JSON.parse(event.data));
+        var line = JSON.parse(event.data);
+        if (line.change === "joined" && followed.indexOf(line.pod) === -1) followed.push(line.pod);
+        if (line.change === "ended") {
+          followed = followed.filter(function (name) {
+            return name !== line.pod;
+          });
+        }
+        if (line.change) sayFollowing();
+        append(line);
       };
       source.addEventListener("problem", function (event) {
-        say(JSON.parse(event.data).message);
+        var data = JSON.parse(event.data);
+        say(data.message);
+        showFieldErrors(data.fields);
         stop();
       });
-      source.addEventListener("end", function () {
-        say("The log ended: the container stopped.");
+      source.addEventListener("end", function (event) {
+        say(JSON.parse(event.data).message || "The log ended.");
         stop();
       });
       source.onerror = function () {

@@ -35,3 +35,13 @@ def pods_of(sandbox, dgd: str, component: str = "VllmWorker") -> list[str]:
 
 def log_reads(sandbox) -> list[dict]:
     return [r for r in sandbox.api.request_log if r["resource"] == "pods/log"]
+
+
+def scale(workers: int) -> None:
+    """Sets DGD llama's number of workers."""
+    cluster.dgd_patch(
+        namespace="default",
+        name="llama",
+        version="v1beta1",
+        ops=[{"op": "replace", "path": "/spec/components/1/replicas", "value": workers}],
+    )

@@ -1,10 +1,13 @@
 """GET /api/deployments/<name>/logs: a deployment's pod logs as text, and what it refuses."""
 
+import asyncio
+import time
+
 import pytest
 
 from tests.factories import grant_role
 
-from .conftest import log_reads, pods_of
+from .conftest import log_reads, pods_of, scale
 
 URL = "/api/deployments/llama/logs"
 
@@ -119,3 +122,51 @@ def test_a_viewer_elsewhere_is_refused(client, deployed, django_user_model, sett
 
 def test_without_credentials_the_api_answers_401(client, deployed):
     assert get(client, pod="x").status_code == 401
+
+
+def test_previous_without_a_crash_says_so_when_following_too(member_client, deployed):
+    worker = pods_of(deployed, "llama")[0]
+    response = get(member_client, pod=worker, previous="true", follow="true")
+    assert response.status_code == 400
+    assert "not found" in response.json()["error"]
+
+
+def test_following_a_component_streams_the_pods_that_join(member_client, deployed):
+    workers = pods_of(deployed, "llama")
+    response = get(member_client, component="VllmWorker", follow="true", tailLines="0")
+    assert response.status_code == 200
+
+    async def read() -> list[str]:
+        chunks = aiter(response.streaming_content)
+        text = ""
+
+        async def wait_for(wanted: str) -> None:
+            nonlocal text
+            while wanted not in text:
+                text += (await asyncio.wait_for(anext(chunks), 10)).decode()
+
+        try:
+            await asyncio.to_thread(_until, lambda: deployed.api.log_streams == 2)
+            await asyncio.to_thread(scale, 3)
+            await asyncio.to_thread(deployed.advance, 2)
+            await wait_for(" joined\n")
+            await asyncio.to_thread(deployed.advance, 20)
+            await wait_for("worker ready")
+            assert await asyncio.to_thread(_until, lambda: deployed.api.log_streams == 3)
+        finally:
+            await chunks.aclose()
+        return text.splitlines()
+
+    lines = asyncio.run(read())
+    (new,) = set(pods_of(deployed, "llama")) - set(workers)
+    assert lines[0] == f"+ pod {new} joined"
+    assert all(line.startswith(f"{new} ") for line in lines[1:])
+    assert any("Starting to load model" in line for line in lines)  # from its first line
+    assert _until(lambda: deployed.api.log_streams == 0), deployed.api.log_streams
+
+
+def _until(check, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not check():
+        time.sleep(0.05)
+    return check()

@@ -205,3 +205,22 @@ def test_kubectl_logs_follows(sandbox, core):
     assert any(line.endswith("worker ready") for line in lines)
     assert all(line.split(" ", 1)[0].endswith("Z") for line in lines)
     assert until(lambda: sandbox.api.log_streams == 0)
+
+
+def test_a_followed_log_is_one_run_of_the_container(sandbox, core):
+    body = dgd_v1beta1("qwen")
+    body["spec"]["components"][1]["podTemplate"]["spec"]["containers"][0]["args"].append(
+        "--bogus-flag"
+    )
+    api = client.CustomObjectsApi(sandbox_api_client(sandbox))
+    api.create_namespaced_custom_object(GROUP, "v1beta1", "default", PLURAL, body)
+    sandbox.advance(6)  # started: it exits 3 s later, and restarts at once
+    worker = pod_named(core, "qwen", "VllmWorker")
+    response = core.read_namespaced_pod_log(worker, "default", follow=True, _preload_content=False)
+    assert until(lambda: sandbox.api.log_streams == 1)
+    sandbox.advance(30)  # crashed and restarted before the stream looked at the clock again
+    lines = response.data.decode().splitlines()  # it ends: that run is over
+    # The run it followed, to its last line, and nothing of the next one.
+    assert lines[-1] == "__main__.py: error: unrecognized arguments: --bogus-flag"
+    assert sum("Automatically detected platform" in line for line in lines) == 1
+    assert until(lambda: sandbox.api.log_streams == 0)
