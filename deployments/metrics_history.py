@@ -118,6 +118,8 @@ def kept(*, namespace: str, name: str, seconds: int, now: float | None = None) -
             namespace=namespace, name=name, slot__gte=first - MAX_GAP_STEPS, slot__lte=last
         ).values("slot", "taken_at", "data")
     }
+    if last not in rows:  # the step under way is not read yet: not a gap to show
+        first, last = first - 1, last - 1
     series: dict[str, list] = {key: [] for key in SERIES}
     before = None
     for slot in range(first - MAX_GAP_STEPS, last + 1):

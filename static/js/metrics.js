@@ -93,6 +93,17 @@
         // Dots while the points are few or far apart: a single point has no line to draw.
         points: {
           show: function (u) { return u.data[0].length < 2 || u.bbox.width / u.data[0].length > 12 * devicePixelRatio; },
+          // Otherwise a dot for each value with no value on either side (one burst of traffic
+          // between quiet steps), which a line cannot draw.
+          filter: function (u, si, show) {
+            if (show) return null;
+            var values = u.data[si];
+            var lone = [];
+            values.forEach(function (value, i) {
+              if (value !== null && value !== undefined && (values[i - 1] == null) && (values[i + 1] == null)) lone.push(i);
+            });
+            return lone.length ? lone : null;
+          },
           size: 6,
           stroke: colour,
           fill: colour,

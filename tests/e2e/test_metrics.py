@@ -64,7 +64,7 @@ def live_page(logged_in_page, cluster_sandbox, monkeypatch, settings):
 
 
 def ready_llama(sandbox) -> None:
-    sandbox.api.traffic.scale = 10  # each answer streams for a few seconds: several steps
+    sandbox.api.traffic.scale = 25  # each answer streams for about 4 s: several steps
     cluster.dgd_create(manifest=llama_manifest())
     sandbox.advance(60)
 

@@ -95,6 +95,11 @@ def test_the_history_has_a_point_per_step_and_none_where_nothing_was_read(settin
     assert rates == [None, None, None, 2.0, 3.0, *[None] * 6, None, 1.0]
     assert answer["series"]["inFlight"][2] == 0  # a gauge needs one sample only
 
+    # In the next step, before the sampler has read it, the history still ends on what was
+    # read: the latest value a chart shows never blinks to "no data" at each step.
+    answer = kept(namespace="default", name="llama", seconds=120, now=1115)
+    assert answer["t"][-1] == 1100 and answer["series"]["requestRate"][-1] == 1.0
+
 
 def test_samples_accumulate_one_per_step_while_the_sampler_runs(
     transactional_db, member_client, ready_llama
