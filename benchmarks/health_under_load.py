@@ -10,19 +10,12 @@ Run: uv run python benchmarks/health_under_load.py [--clients 12] [--seconds 10]
 from __future__ import annotations
 
 import argparse
-import http.client
-import os
-import re
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,12 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.served import Dynamote, gunicorn  # noqa: E402
 from sandbox import SandboxCluster  # noqa: E402
 
 TARGET_MS = 100.0
 PROBE_EVERY = 0.2
-PROBE_TIMEOUT = 1.0  # what the reviewer's probes allowed; Kubernetes' are 3 s (deploy/)
-USERNAME, PASSWORD = "bench", "bench-password-1234"
 DEPLOY_FORM = "/deployments/new/?model=qwen3-8b"
 
 
@@ -69,145 +61,20 @@ class Probes:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Dynamote:
-    """A gunicorn-served Dynamote on loopback; `request` speaks plain HTTP/1.1 to it."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        body: dict | None = None,
-        cookies: dict | None = None,
-        timeout: float = 30.0,
-    ) -> tuple[int, dict[str, list[str]], str]:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            headers = {}
-            if cookies:
-                headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
-            data = None
-            if body is not None:
-                data = urllib.parse.urlencode(body)
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-            connection.request(method, path, body=data, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode(errors="replace")
-            received: dict[str, list[str]] = {}
-            for name, value in response.getheaders():
-                received.setdefault(name.lower(), []).append(value)
-            return response.status, received, text
-        finally:
-            connection.close()
-
-    def health_ms(self) -> float | None:
-        started = time.perf_counter()
-        try:
-            status, _, _ = self.request("GET", "/api/health", timeout=PROBE_TIMEOUT)
-        except OSError:
-            return None
-        return (time.perf_counter() - started) * 1000 if status == 200 else None
-
-    def login(self, password: str = PASSWORD, username: str = USERNAME) -> dict:
-        """The cookies after posting the login form (a session when the password is right)."""
-        _, headers, html = self.request("GET", "/login/")
-        cookies = _cookies(headers)
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
-        _, headers, _ = self.request(
-            "POST",
-            "/login/",
-            body={"username": username, "password": password, "csrfmiddlewaretoken": token},
-            cookies=cookies,
-        )
-        return {**cookies, **_cookies(headers)}
-
-
-def _cookies(headers: dict[str, list[str]]) -> dict:
-    found = {}
-    for line in headers.get("set-cookie", []):
-        name, _, rest = line.partition("=")
-        found[name.strip()] = rest.split(";", 1)[0]
-    return found
-
-
 @contextmanager
 def served(latency: float = 0.0) -> Iterator[tuple[Dynamote, SandboxCluster]]:
     """Dynamote under gunicorn with the project's config, on a sandbox cluster."""
     with tempfile.TemporaryDirectory(prefix="dynamote-health-") as tmp:
-        folder = Path(tmp)
-        sandbox = SandboxCluster(port=0, kubeconfig_path=folder / "kubeconfig").start()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(folder),
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": "benchmark-only-secret-key-benchmark-only-0123456789abcdef",
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "DYNAMOTE_VAR_DIR": str(folder / "var"),
-            "DYNAMOTE_KUBECONFIG": str(folder / "kubeconfig"),
-            "DJANGO_SUPERUSER_PASSWORD": PASSWORD,
-        }
-        manage = [sys.executable, "manage.py"]
-        # As the image is built: static files collected (into ./staticfiles, ignored by git).
-        subprocess.run(
-            [*manage, "collectstatic", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
-        )
-        subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
-        subprocess.run(
-            [
-                *manage,
-                "createsuperuser",
-                "--noinput",
-                "--username",
-                USERNAME,
-                "--email",
-                "bench@example.com",
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        port = _free_port()
-        # As the image starts it (Dockerfile), on a loopback port.
-        server = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "gunicorn", "--config", "python:dynamote.gunicorn"),
-                *("--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        app = Dynamote(port)
+        kubeconfig = Path(tmp) / "kubeconfig"
+        sandbox = SandboxCluster(port=0, kubeconfig_path=kubeconfig).start()
         try:
-            deadline = time.monotonic() + 60
-            while app.health_ms() is None:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    raise RuntimeError(f"gunicorn did not start:\n{server.stderr.read()}")
-                time.sleep(0.2)
-            sandbox.set_latency(latency)
-            yield app, sandbox
+            with gunicorn(kubeconfig) as app:
+                sandbox.set_latency(latency)
+                try:
+                    yield app, sandbox
+                finally:
+                    sandbox.set_latency(0)
         finally:
-            sandbox.set_latency(0)
-            server.send_signal(signal.SIGINT)  # quick shutdown: do not wait for slow requests
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
             sandbox.close()
 
 

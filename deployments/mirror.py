@@ -422,7 +422,8 @@ class Reflector:
             was_down, since = self.down_since is not None, self.down_since
             self.error, self.down_since, self.down_at = None, None, None
             self._stale_announced = False
-            self._views.clear()
+            # The objects did not change: the lists handed out stay (pages keep what they
+            # derived from them; a renewed watch costs no redraw).
             self._cond.notify_all()
         self.synced.set()
         if was_down:
@@ -438,7 +439,6 @@ class Reflector:
             self.failures += 1
             if first:
                 self.down_since, self.down_at = time.monotonic(), datetime.now(UTC)
-            self._views.clear()
             self._cond.notify_all()
         self.synced.set()
         if first:

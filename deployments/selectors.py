@@ -5,9 +5,11 @@ Every cluster read answers from Dynamote's mirror of the cluster (`deployments.m
 
 import hashlib
 import json
+import logging
 import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from importlib import import_module
 
 from django.conf import settings
 
@@ -52,6 +54,8 @@ from deployments.status import (
     worker_replicas,
     workers_text,
 )
+
+logger = logging.getLogger("dynamote.mirror")
 
 # --- the dashboard ----------------------------------------------------------------------------
 
@@ -281,6 +285,18 @@ def deployment_list(
         json.dumps([shown, stale_marker, str(error or "")], default=str).encode()
     ).hexdigest()[:16]
     return Listing(rows=rows, fetched_at=fetched_at, error=error, fingerprint=digest)
+
+
+def warm_up() -> Listing | None:
+    """Lists what the dashboard shows and derives its rows, before anyone asks (a served
+    process's start); None when the cluster cannot be read (the watches keep trying)."""
+    import_module(settings.ROOT_URLCONF)  # every page's code, imported once
+    try:
+        with cluster.deadline():
+            return deployment_list(namespace=None)
+    except ClusterError as exc:
+        logger.warning("warming the mirror up: %s", exc.message)
+        return None
 
 
 def deployment_list_ready(*, namespace: str | None) -> bool:

@@ -36,6 +36,7 @@ from deployments.selectors import (
     pod_list,
     valid_namespace,
 )
+from deployments.selectors import warm_up as warm_up_listing
 from deployments.services import (
     ConfirmationRequired,
     DeleteTarget,
@@ -78,6 +79,22 @@ def _rows_html(request: HttpRequest, rows: list[Row]) -> list[str]:
                 _row_html[key] = html
         result.append(html)
     return result
+
+
+def warm_up() -> None:
+    """At a served process's start: lists the dashboard and renders its rows as a viewer
+    who may delete and scale sees them, so the first such viewer waits for neither."""
+    listing = warm_up_listing()
+    if listing is None:
+        return
+    template = get_template("deployments/index.html#row")
+    with _row_html_lock:
+        for row in listing.rows[:ROW_CACHE_SIZE]:
+            key = (row, ("", ""))
+            if key not in _row_html:
+                _row_html[key] = template.render(
+                    {"row": row, "delete_refusal": "", "scale_refusal": ""}
+                )
 
 
 def _unchanged(response: HttpResponse | None = None) -> HttpResponse:

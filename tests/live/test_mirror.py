@@ -4,6 +4,7 @@ Every test here reads the mirror as a page does, with the tests' read barrier of
 test sees is what the watch delivered, when it delivered it.
 """
 
+import asyncio
 import logging
 
 import pytest
@@ -245,3 +246,37 @@ def test_the_mirror_keeps_only_what_dynamote_reads():
             "containers": [{"name": "main", "args": ["--model", "m"]}],
         },
     }
+
+
+def test_a_served_process_lists_the_dashboard_before_anyone_asks(cluster_sandbox):
+    """The ASGI server's start lists DGDs and their pods, so the first viewer waits for none."""
+    from dynamote.asgi import application
+
+    cluster.dgd_create(manifest=dgd_manifest("early"))
+    mirror.reset()
+    cluster_sandbox.reset_counters()
+
+    async def serve_start_and_stop() -> list[str]:
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        sent: list[str] = []
+
+        async def receive():
+            return next(messages)
+
+        async def send(message):
+            sent.append(message["type"])
+
+        await application({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
+        return sent
+
+    sent = asyncio.run(serve_start_and_stop())
+
+    assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+    def listed() -> None:  # no page read anything yet
+        assert cluster_sandbox.request_count("list", DGDS) == 1
+        assert cluster_sandbox.request_count("list", "pods") == 1
+        assert {r.resource for r in mirror.running() if r.synced.is_set()} >= {"dgds", "pods"}
+
+    eventually(listed)
+    assert names() == ["early"]

@@ -34,6 +34,7 @@ class Run:
     """What every measurement may use."""
 
     raw: live.Raw
+    kubeconfig: Path
     user: object
     runs: int
     pollers: int
@@ -63,6 +64,10 @@ def first(run: Run) -> dict:
     return live.measure_first(run.table(), mirror.reset)
 
 
+def served(run: Run) -> dict:
+    return live.measure_first_served(run.kubeconfig)
+
+
 def table(run: Run) -> dict:
     return live.measure_table(run.table(), run.runs)
 
@@ -90,7 +95,7 @@ def memory(run: Run) -> dict:
     return live.measure_memory(fill, mirror.reset)
 
 
-MEASUREMENTS = [floor, first, table, requests, memory]
+MEASUREMENTS = [floor, first, served, table, requests, memory]
 
 
 class Command(BaseCommand):
@@ -107,6 +112,13 @@ class Command(BaseCommand):
         parser.add_argument("--pollers", type=int, default=50)
         parser.add_argument("--seconds", type=float, default=20.0, help="of polling")
         parser.add_argument(
+            "--minutes",
+            type=float,
+            default=1.0,
+            help="with --push: how long the cluster requests of 200 streams and 50 pollers are "
+            "counted (the issue's figure: 10)",
+        )
+        parser.add_argument(
             "--push",
             action="store_true",
             help="then also the pushed updates (benchmarks/push.py): a status change until an "
@@ -114,7 +126,7 @@ class Command(BaseCommand):
             "requests of 200 streams and 50 pollers",
         )
 
-    def handle(self, *args, deployments, workers, runs, pollers, seconds, push, **options):
+    def handle(self, *args, deployments, workers, runs, pollers, seconds, minutes, push, **options):
         with tempfile.TemporaryDirectory(prefix="dynamote-bench-") as folder:
             kubeconfig = Path(folder) / "kubeconfig"
             self.stdout.write(f"Starting a sandbox with {deployments} DGDs x {workers + 1} pods…")
@@ -132,7 +144,7 @@ class Command(BaseCommand):
                     )
                     cluster.reset()
                     mirror.reset()
-                    run = Run(live.Raw(kubeconfig), user, runs, pollers, seconds)
+                    run = Run(live.Raw(kubeconfig), kubeconfig, user, runs, pollers, seconds)
                     figures: dict = {}
                     try:
                         for measure in MEASUREMENTS:
@@ -147,7 +159,7 @@ class Command(BaseCommand):
 
             pushed.status_change_latency()
             pushed.health_with_streams()
-            pushed.cluster_requests(seconds=seconds)
+            pushed.cluster_requests(minutes=minutes)
 
     def report(self, f: dict) -> None:
         floor_ms = f["floor_ms"]
@@ -165,6 +177,12 @@ class Command(BaseCommand):
             f"{f['first_process_ms']:.0f} ms)"
         )
         write(
+            f"Table, first request after a server start (gunicorn, once /api/health answers; "
+            f"the mirror lists at start): {f['served_first_ms']:.0f} ms "
+            f"= {f['served_first_ms'] / floor_ms:.2f}x floor ({f['served_rows']} rows); "
+            f"then one namespace's table {f['served_namespace_ms']:.0f} ms"
+        )
+        write(
             f"Table p50: {f['p50_ms']:.1f} ms = {f['p50_ms'] / floor_ms:.2f}x floor, "
             f"p95 {f['p95_ms']:.1f} ms (target p50 <= 0.5x)"
         )
@@ -175,7 +193,8 @@ class Command(BaseCommand):
         write(f"Mirror memory above an empty mirror: {f['memory_mb']:.1f} MB (target <= 100 MB)")
         met = {
             "p50": f["p50_ms"] <= HALF * floor_ms,
-            "first": f["first_ms"] <= ONE_AND_A_HALF * floor_ms,
+            "first after a server start": f["served_first_ms"] <= ONE_AND_A_HALF * floor_ms,
+            "first after a mirror reset": f["first_ms"] <= ONE_AND_A_HALF * floor_ms,
             "one list": all(lists <= 1 for lists, _ in f["requests"].values()),
             "memory": f["memory_mb"] <= MEMORY_MB,
         }
