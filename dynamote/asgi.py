@@ -7,7 +7,8 @@ for a thread, the database or the cluster however busy Dynamote is (the same ans
 
 At the server's start (ASGI lifespan), before it accepts connections, the mirror lists what
 the dashboard shows and the pages' code is loaded (WARM_UP_WAIT at most; a slower cluster is
-listed on in the background), so the first viewer after a restart waits for neither;
+listed on in the background), so the first viewer after a restart waits for neither; the
+metrics history starts being kept then too (without DYNAMOTE_PROMETHEUS_URL);
 `migrate`, `check` and the tests' servers never start it.
 """
 
@@ -30,12 +31,17 @@ WARM_UP_WAIT = 10.0  # s; well within gunicorn's worker timeout (dynamote/gunico
 
 
 def _warm_up(done: threading.Event) -> None:
+    from django.conf import settings
     from django.db import connections
 
+    from deployments import metrics_sampler
     from deployments.views.dashboard import warm_up
 
     try:
         warm_up()
+        if not settings.DYNAMOTE_PROMETHEUS_URL:
+            # The Metrics tab shows the last hour: the history is kept from the start.
+            metrics_sampler.start()
     except Exception:  # a page would show the same failure; the server serves on
         logging.getLogger("dynamote.mirror").exception("warming the mirror up failed")
     finally:

@@ -9,7 +9,7 @@ import logging
 
 import pytest
 
-from deployments import cluster, mirror
+from deployments import cluster, metrics_sampler, mirror
 from deployments.feed import feed
 from tests.dashboard.conftest import dgd_manifest
 from tests.fixtures.cluster import eventually
@@ -279,4 +279,7 @@ def test_a_served_process_lists_the_dashboard_before_anyone_asks(cluster_sandbox
         assert {r.resource for r in mirror.running() if r.synced.is_set()} >= {"dgds", "pods"}
 
     eventually(listed)
+    # The metrics history is kept from the start, not from the first Metrics tab opened.
+    assert metrics_sampler.running()
+    metrics_sampler.reset()
     assert names() == ["early"]
