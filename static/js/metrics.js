@@ -66,8 +66,8 @@
     function text(value) {
       if (value === null) return NONE;
       if (unit === "%") return format(value) + "%";
-      // "1 request", "2 requests"
-      return format(value) + " " + (value === 1 && /^[a-z]{3,}s$/.test(unit) ? unit.slice(0, -1) : unit);
+      // "1 request", "1 request/s", "2 requests/s".
+      return format(value) + " " + (value === 1 ? unit.replace(/^([a-z]{3,})s(\/s)?$/, "$1$2") : unit);
     }
     if (values.length === 1) return text(values[0]);
     var labels = this.labels;
