@@ -4,7 +4,12 @@ import pytest
 
 from deployments import metrics_sampler
 from tests.fixtures.prometheus import prometheus  # noqa: F401  (the fixture)
-from tests.playground.conftest import ready_llama  # noqa: F401  (the fixture)
+from tests.playground.conftest import (
+    FRONTEND,
+    Raw,
+    chat_body,
+    ready_llama,  # noqa: F401  (the fixture)
+)
 
 
 @pytest.fixture(autouse=True)
@@ -16,10 +21,10 @@ def one_second_steps(settings):
     metrics_sampler.reset()
 
 
-def chat(client, content: str = "Hello there", status: int = 200) -> None:
-    """One chat with "llama" through Dynamote's chat API (and the frontend's service proxy)."""
-    body = {"messages": [{"role": "user", "content": content}], "max_tokens": 8}
-    response = client.post(
-        "/api/deployments/llama/chat?namespace=default", body, content_type="application/json"
+def chat(sandbox, content: str = "Hello there") -> None:
+    """One chat with "llama", sent as a client of the deployment would: to its frontend,
+    through the cluster's service proxy."""
+    status, text = Raw(sandbox)(
+        "POST", f"{FRONTEND}/v1/chat/completions", chat_body(content, max_tokens=8)
     )
-    assert response.status_code == status, response.content
+    assert status == 200, text

@@ -107,8 +107,8 @@ def test_samples_accumulate_one_per_step_while_the_sampler_runs(
     response = check(member_client.get(HISTORY + "&seconds=60"))
     assert response.status_code == 200
     assert metrics_sampler.running()  # asking for a history starts the sampler
-    chat(member_client)
-    chat(member_client)
+    chat(ready_llama)
+    chat(ready_llama)
 
     def two_rates():
         series = check(member_client.get(HISTORY + "&seconds=60")).json()["series"]
@@ -142,7 +142,7 @@ def test_the_history_shows_the_traffic_between_two_samples(member_client, ready_
     now = time.time()
     assert metrics_sampler.sample_once(now=now - 1) == 1
     for _ in range(3):
-        chat(member_client)
+        chat(ready_llama)
     assert metrics_sampler.sample_once(now=now) == 1
     answer = check(member_client.get(HISTORY + "&seconds=60")).json()
     series = answer["series"]

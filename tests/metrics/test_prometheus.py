@@ -54,11 +54,13 @@ def _assert(value):
     return value
 
 
-def test_the_history_follows_the_traffic_prometheus_scraped(scraped, member_client, settings):
-    chat(member_client)  # the request counter's series appears with the first request
+def test_the_history_follows_the_traffic_prometheus_scraped(
+    scraped, member_client, ready_llama, settings
+):
+    chat(ready_llama)  # the request counter's series appears with the first request
     eventually(lambda: _assert(instant(scraped, "dynamo_frontend_requests_total")), timeout=10)
     for _ in range(4):
-        chat(member_client)
+        chat(ready_llama)
 
     def moved():
         response = check(member_client.get(HISTORY))
