@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from deployments import cluster, frontend_metrics, mirror, status
 from deployments.models import MetricsSample
@@ -183,6 +183,12 @@ class Sampler:
         self.thread = threading.Thread(target=self._run, name="metrics-sampler", daemon=True)
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            connections.close_all()  # this thread's connection, never left open behind it
+
+    def _loop(self) -> None:
         while True:
             step = settings.DYNAMOTE_METRICS_STEP_SECONDS
             if self.stopping.wait(step - time.time() % step):

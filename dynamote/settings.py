@@ -125,7 +125,10 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 def _database(url: str) -> dict:
     try:
-        return dj_database_url.parse(url, conn_max_age=60)
+        # No persistent connections: under ASGI each request's synchronous code runs in a
+        # thread of its own, and a connection kept open would outlive that thread (Django's
+        # advice for ASGI); PostgreSQL would soon refuse new clients.
+        return dj_database_url.parse(url, conn_max_age=0)
     except (ValueError, dj_database_url.UnknownSchemeError) as exc:
         raise ImproperlyConfigured(
             f"DATABASE_URL is not a database URL ({exc}): use e.g. "

@@ -25,6 +25,18 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         )
 
 
+@pytest.fixture(autouse=True)
+def metrics_sampler_off(request, monkeypatch):
+    """The metrics sampler's thread writes from its own database connection: what it stores
+    outlives a test's rolled-back transaction. It runs only in tests marked `sampler`."""
+    from deployments import metrics_sampler
+
+    if request.node.get_closest_marker("sampler") is None:
+        monkeypatch.setattr(metrics_sampler, "start", lambda: None)
+    yield
+    metrics_sampler.reset()
+
+
 @pytest.fixture
 def member(db):
     """A signed-in user of Dynamote (not staff) with the Deployer role in every namespace."""

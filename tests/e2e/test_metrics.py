@@ -11,7 +11,7 @@ from tests.dashboard.conftest import dgd_manifest
 from tests.e2e.test_csp import RECORD_VIOLATIONS
 from tests.playground.conftest import llama_manifest
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.sampler]
 
 # Records every text each chart's latest value shows, so a value seen for one step only
 # (a rate that falls back once the traffic stops) still counts.

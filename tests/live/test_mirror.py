@@ -248,6 +248,8 @@ def test_the_mirror_keeps_only_what_dynamote_reads():
     }
 
 
+@pytest.mark.sampler
+@pytest.mark.django_db(transaction=True)
 def test_a_served_process_lists_the_dashboard_before_anyone_asks(cluster_sandbox):
     """The ASGI server's start lists DGDs and their pods, so the first viewer waits for none."""
     from dynamote.asgi import application

@@ -101,6 +101,7 @@ def test_the_history_has_a_point_per_step_and_none_where_nothing_was_read(settin
     assert answer["t"][-1] == 1100 and answer["series"]["requestRate"][-1] == 1.0
 
 
+@pytest.mark.sampler
 def test_samples_accumulate_one_per_step_while_the_sampler_runs(
     transactional_db, member_client, ready_llama
 ):
@@ -124,6 +125,7 @@ def test_samples_accumulate_one_per_step_while_the_sampler_runs(
     assert len(slots) >= 3 and len(set(slots)) == len(slots)
 
 
+@pytest.mark.sampler
 def test_the_sampler_stops_with_the_mirror(transactional_db, member_client, ready_llama):
     from deployments import mirror
 
@@ -193,6 +195,7 @@ def test_a_deployment_not_ready_has_an_empty_history_and_no_error(member_client,
     assert all(value is None for values in answer["series"].values() for value in values)
 
 
+@pytest.mark.sampler  # a refused request must not start it
 def test_the_route_refuses_bad_seconds_and_unknown_deployments(member_client, ready_llama):
     for seconds in ("abc", "59", "86401", "-5"):
         response = check(member_client.get(HISTORY + f"&seconds={seconds}"))

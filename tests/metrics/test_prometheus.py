@@ -54,6 +54,7 @@ def _assert(value):
     return value
 
 
+@pytest.mark.sampler  # with Prometheus, it must not start
 def test_the_history_follows_the_traffic_prometheus_scraped(
     scraped, member_client, ready_llama, settings
 ):
