@@ -6,6 +6,7 @@ test sees is what the watch delivered, when it delivered it.
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -271,7 +272,9 @@ def test_a_served_process_lists_the_dashboard_before_anyone_asks(cluster_sandbox
         await application({"type": "lifespan", "asgi": {"version": "3.0"}}, receive, send)
         return sent
 
-    sent = asyncio.run(serve_start_and_stop())
+    # A thread of its own, as a server's: after the browser tests, this one has their loop.
+    with ThreadPoolExecutor(max_workers=1) as server:
+        sent = server.submit(asyncio.run, serve_start_and_stop()).result()
 
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
 
