@@ -7,6 +7,7 @@ from django.test import Client
 from deployments import cluster
 from tests.dashboard.conftest import dgd_manifest
 from tests.factories import grant_role
+from tests.fixtures.cluster import count_from_now
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_a_viewer_sees_scale_and_edit_greyed_and_is_refused(viewer_client, clust
     html = viewer_client.get("/deployments/default/llama/").content.decode()
     reason = "You need the Deployer role in namespace default to scale deployments."
     assert reason in html and 'href="/deployments/default/llama/edit/"' not in html
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     response = viewer_client.post(
         "/deployments/default/llama/scale/", {"replicas-VllmWorker": "2", "current-VllmWorker": "1"}
     )

@@ -11,6 +11,7 @@ from deployments import cluster, mirror
 from deployments.models import DeploymentSubmission, Outcome
 from sandbox import compact_crd
 from tests.deploy.conftest import NEW_URL, form_data
+from tests.fixtures.cluster import count_from_now
 
 CRDS = {
     "dynamo-1.5": "crds/dynamo-1.5.0/nvidia.com_dynamographdeployments.yaml",
@@ -60,7 +61,7 @@ def test_a_taken_name_suggests_a_free_one(member_client, cluster_sandbox):
 def test_the_suggested_name_skips_names_taken_too(member_client, cluster_sandbox):
     member_client.post(NEW_URL, form_data(idempotency_key="a"))
     member_client.post(NEW_URL, form_data(idempotency_key="a2", name="qwen3-8b-vllm-2"))
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     html = member_client.post(NEW_URL, form_data(idempotency_key="b")).content.decode()
     assert "Try qwen3-8b-vllm-3." in html
     # The names come from the mirror, not one read per candidate name (nor a new list).
@@ -202,7 +203,7 @@ def test_typing_in_the_deploy_form_makes_no_cluster_calls(
     first = member_client.get(NEW_URL, form_data(), headers={"HX-Request": "true"})
     assert "Fits: " in first.content.decode()
     assert "Secret hf-token-secret" in first.content.decode()
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     for replicas, name in [(2, "q"), (3, "qw"), (3, "qwe"), (1, "qwen"), (2, "qwen-a")]:
         html = member_client.get(
             NEW_URL, form_data(replicas=replicas, name=name), headers={"HX-Request": "true"}

@@ -8,6 +8,7 @@ import pytest
 from deployments.models import DeploymentSubmission
 from deployments.status import volume_reason
 from tests.deploy.conftest import NEW_URL, form_data
+from tests.fixtures.cluster import count_from_now
 
 H100 = "NVIDIA-H100-80GB-HBM3"
 HTMX = {"HX-Request": "true"}
@@ -39,7 +40,7 @@ def test_the_form_lists_the_namespaces_claims_and_the_nodes_gpu_types(
 def test_a_claim_that_does_not_exist_is_a_field_error_and_nothing_is_sent(
     member_client, cluster_sandbox
 ):
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     response = member_client.post(
         NEW_URL, form_data(idempotency_key="missing", model_cache="weights")
     )
@@ -56,7 +57,7 @@ def test_a_claim_that_does_not_exist_is_a_field_error_and_nothing_is_sent(
 def test_a_gpu_type_no_node_has_is_a_field_error_and_nothing_is_sent(
     member_client, cluster_sandbox
 ):
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     response = member_client.post(
         NEW_URL, form_data(idempotency_key="a100", gpu_product="NVIDIA-A100-SXM4-80GB")
     )
@@ -67,7 +68,7 @@ def test_a_gpu_type_no_node_has_is_a_field_error_and_nothing_is_sent(
 
 
 def test_the_json_api_refuses_them_too(member_client, cluster_sandbox):
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     body = {"modelId": "qwen3-8b", "modelCache": "weights", "gpuProduct": "NVIDIA-B200"}
     response = member_client.post(
         "/api/deployments", json.dumps(body), content_type="application/json"

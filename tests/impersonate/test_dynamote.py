@@ -13,6 +13,7 @@ from access.tokens import create_token
 from deployments import cluster
 from tests.dashboard.conftest import dgd_manifest
 from tests.factories import grant_role
+from tests.fixtures.cluster import count_from_now
 
 from .conftest import create_dgd, signed_in
 
@@ -68,7 +69,7 @@ def test_a_viewer_sees_changes_greyed_with_kubernetes_reason_and_nothing_is_writ
     assert 'href="/deployments/default/llama/delete/"' not in detail
     assert "Kubernetes does not allow alice to patch DynamoGraphDeployments" in detail  # restart
 
-    impersonating.reset_counters()
+    count_from_now(impersonating)
     response = alice.post("/deployments/default/llama/delete/", {"confirm": "llama"})
     assert response.status_code == 403
     assert reason in _text(response)
@@ -91,7 +92,7 @@ def test_a_write_the_cluster_refuses_names_the_user_and_changes_nothing(rbac, im
     assert 'href="/deployments/default/llama/delete/"' in page  # Kubernetes allows it now
     # A cluster admin takes the right away; Dynamote's kept answer is still "allowed".
     rbac.unbind("alice-edit", namespace="default")
-    impersonating.reset_counters()
+    count_from_now(impersonating)
 
     response = alice.post("/deployments/default/llama/delete/", {"confirm": "llama"}, follow=True)
     text = _text(response)
@@ -107,7 +108,7 @@ def test_an_allowed_write_goes_as_the_user_and_reads_as_dynamote(rbac, impersona
     create_dgd(dgd_manifest("llama"))
     rbac.bind("alice-edit", role="dgd-editor", namespace="default", user="alice")
     alice = signed_in("alice")
-    impersonating.reset_counters()
+    count_from_now(impersonating)
     response = alice.post("/deployments/default/llama/delete/", {"confirm": "llama"})
     assert response.status_code in (200, 302)
     log = impersonating.request_log
@@ -122,7 +123,7 @@ def test_every_group_of_the_user_is_impersonated(rbac, impersonating):
     rbac.bind("ops-edit", role="dgd-editor", namespace="default", group="ops")
     # Two groups: each goes in its own Impersonate-Group header, so "ops" is matched.
     bob = signed_in("bob", "ml-team", "ops")
-    impersonating.reset_counters()
+    count_from_now(impersonating)
     response = bob.post("/deployments/default/llama/delete/", {"confirm": "llama"})
     assert response.status_code in (200, 302)
     deletes = [r for r in impersonating.request_log if r["verb"] == "delete"]
@@ -184,7 +185,7 @@ def test_a_page_asks_each_question_once_per_namespace(rbac, impersonating):
         create_dgd(dgd_manifest(name))
     rbac.bind("alice-view", role="dgd-viewer", namespace="default", user="alice")
     alice = signed_in("alice")
-    impersonating.reset_counters()
+    count_from_now(impersonating)
     assert alice.get("/deployments/", {"namespace": "default"}).status_code == 200
     first = impersonating.request_count("create", "selfsubjectaccessreviews")
     assert 1 <= first <= 4  # see, then delete and scale for the rows: not one per row
@@ -193,7 +194,7 @@ def test_a_page_asks_each_question_once_per_namespace(rbac, impersonating):
 
 
 def test_outside_a_request_dynamote_acts_as_itself(impersonating):
-    impersonating.reset_counters()
+    count_from_now(impersonating)
     create_dgd(dgd_manifest("llama"))
     assert {r["user"] for r in impersonating.request_log} == {impersonating.user}
     assert cluster.acting() is None
@@ -203,7 +204,7 @@ def test_with_impersonation_off_writes_go_as_dynamote_and_roles_decide(
     cluster_sandbox, member_client
 ):
     create_dgd(dgd_manifest("llama"))
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     response = member_client.post("/deployments/default/llama/delete/", {"confirm": "llama"})
     assert response.status_code in (200, 302)
     assert {r["user"] for r in cluster_sandbox.request_log} == {cluster_sandbox.user}

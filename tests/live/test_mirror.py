@@ -13,7 +13,7 @@ import pytest
 from deployments import cluster, metrics_sampler, mirror
 from deployments.feed import feed
 from tests.dashboard.conftest import dgd_manifest
-from tests.fixtures.cluster import eventually
+from tests.fixtures.cluster import count_from_now, eventually
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,7 @@ def delete_for_good(sandbox, name: str) -> None:
 
 def test_any_number_of_reads_cost_one_list_and_one_watch_per_resource(cluster_sandbox):
     mirror.reset()
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     for _ in range(50):
         mirror.dgds("default"), mirror.pods("default"), mirror.events("default")
         mirror.nodes(), mirror.namespaces()
@@ -257,7 +257,7 @@ def test_a_served_process_lists_the_dashboard_before_anyone_asks(cluster_sandbox
 
     cluster.dgd_create(manifest=dgd_manifest("early"))
     mirror.reset()
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
 
     async def serve_start_and_stop() -> list[str]:
         messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])

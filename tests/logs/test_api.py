@@ -6,6 +6,7 @@ import time
 import pytest
 
 from tests.factories import grant_role
+from tests.fixtures.cluster import count_from_now
 
 from .conftest import log_reads, pods_of, scale
 
@@ -51,7 +52,7 @@ def test_all_pods_of_a_component_are_interleaved_with_their_names(member_client,
 
 def test_a_pod_that_is_not_the_deployments_is_refused_before_the_cluster(member_client, deployed):
     other = pods_of(deployed, "qwen")[0]
-    deployed.reset_counters()
+    count_from_now(deployed)
     response = get(member_client, pod=other)
     assert response.status_code == 400
     assert response.json() == {
@@ -63,7 +64,7 @@ def test_a_pod_that_is_not_the_deployments_is_refused_before_the_cluster(member_
 
 def test_an_unknown_container_is_refused_before_the_cluster(member_client, deployed):
     worker = pods_of(deployed, "llama")[0]
-    deployed.reset_counters()
+    count_from_now(deployed)
     response = get(member_client, pod=worker, container="sidecar")
     assert response.status_code == 400
     assert response.json()["fields"] == {
@@ -86,7 +87,7 @@ def test_an_unknown_container_is_refused_before_the_cluster(member_client, deplo
 )
 def test_bad_numbers_and_flags_reach_nothing(member_client, deployed, params, field):
     worker = pods_of(deployed, "llama")[0]
-    deployed.reset_counters()
+    count_from_now(deployed)
     response = get(member_client, pod=worker, **params)
     assert response.status_code == 400
     assert list(response.json()["fields"]) == [field]

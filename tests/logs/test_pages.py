@@ -8,6 +8,7 @@ import pytest
 from deployments import cluster
 from tests.dashboard.conftest import dgd_manifest
 from tests.factories import grant_role
+from tests.fixtures.cluster import count_from_now
 
 from .conftest import log_reads, pods_of
 
@@ -43,7 +44,7 @@ def test_without_javascript_the_form_reads_all_pods_of_a_component(member_client
 
 
 def test_a_bad_number_is_a_field_message_and_reads_no_log(member_client, deployed):
-    deployed.reset_counters()
+    count_from_now(deployed)
     response = member_client.get(PANEL, {"component": "VllmWorker", "tailLines": "lots"})
     assert response.context_data["errors"] == {
         "tailLines": ["tailLines must be a whole number of at least 0, got 'lots'."]
@@ -54,7 +55,7 @@ def test_a_bad_number_is_a_field_message_and_reads_no_log(member_client, deploye
 
 def test_the_stream_refuses_a_pod_of_another_deployment_as_an_event(member_client, deployed):
     other = pods_of(deployed, "qwen")[0]
-    deployed.reset_counters()
+    count_from_now(deployed)
     response = member_client.get(STREAM, {"pod": other})
     assert response["Content-Type"] == "text/event-stream"
     body = asyncio.run(_collect(response.streaming_content)).decode()
@@ -70,7 +71,7 @@ def test_the_stream_needs_the_viewer_role_in_the_namespace(
     outsider = django_user_model.objects.create_user("eve", password="x" * 12)
     grant_role(outsider, "viewer", namespace="dynamo")
     client.force_login(outsider)
-    deployed.reset_counters()
+    count_from_now(deployed)
     assert client.get(STREAM, {"component": "VllmWorker"}).status_code == 403
     assert client.get(PANEL).status_code == 403
     assert log_reads(deployed) == []
@@ -108,7 +109,7 @@ def test_the_stream_refuses_bad_input_next_to_its_field_before_the_cluster(
     member_client, deployed, params, field, message
 ):
     worker = pods_of(deployed, "llama")[0]
-    deployed.reset_counters()
+    count_from_now(deployed)
     response = member_client.get(STREAM, {"pod": worker, **params})
     assert response.status_code == 200
     ((kind, data),) = _events(response)

@@ -8,6 +8,7 @@ error before any cluster request, and the cluster module refuses them too.
 import pytest
 
 from deployments import cluster
+from tests.fixtures.cluster import count_from_now
 
 BAD_NAMES = [
     ".",
@@ -41,7 +42,7 @@ def _dgds_left(sandbox) -> list[str]:
 
 @pytest.fixture
 def counted(two_deployments):
-    two_deployments.reset_counters()
+    count_from_now(two_deployments)
     yield two_deployments
     assert _object_requests(two_deployments) == []
     assert _dgds_left(two_deployments) == ["llama", "qwen"]
@@ -118,7 +119,7 @@ SINGLE_OBJECT_CALLS = {
 @pytest.mark.parametrize("call", SINGLE_OBJECT_CALLS.values(), ids=SINGLE_OBJECT_CALLS)
 @pytest.mark.parametrize("name", ["", ".", "..", "x/..", "x?limit=1", "x#", "X", "a" * 254])
 def test_a_single_object_call_never_reaches_a_collection_url(two_deployments, call, name):
-    two_deployments.reset_counters()
+    count_from_now(two_deployments)
     with pytest.raises(cluster.InvalidName, match="is not a valid name"):
         call("default", name)
     with pytest.raises(cluster.InvalidName, match="is not a namespace"):

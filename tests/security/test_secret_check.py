@@ -4,6 +4,7 @@ Dynamote may use; anything else is "invalid" and no request reaches the cluster.
 import pytest
 
 from tests.deploy.conftest import NEW_URL, form_data
+from tests.fixtures.cluster import count_from_now
 
 HTMX = {"HX-Request": "true"}
 HOSTILE = [
@@ -39,7 +40,7 @@ def secret_requests(sandbox) -> list[dict]:
 def test_a_hostile_secret_or_namespace_is_invalid_without_a_request(
     member_client, cluster_sandbox, namespace, name
 ):
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     secret = check(member_client, namespace, name)
     assert secret.status == "invalid"
     assert "not checked" in secret.message
@@ -49,14 +50,14 @@ def test_a_hostile_secret_or_namespace_is_invalid_without_a_request(
 
 def test_a_namespace_outside_the_allow_list_is_not_asked(member_client, cluster_sandbox, settings):
     settings.DYNAMOTE_NAMESPACES = ["default"]
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     assert check(member_client, "dynamo", "hf-token-secret").status == "invalid"
     assert secret_requests(cluster_sandbox) == []
     assert check(member_client, "default", "hf-token-secret").status == "found"
 
 
 def test_a_valid_secret_is_asked_for_its_metadata_at_its_own_path(member_client, cluster_sandbox):
-    cluster_sandbox.reset_counters()
+    count_from_now(cluster_sandbox)
     assert check(member_client, "dynamo", "hf-token-secret").status == "found"
     assert check(member_client, "dynamo", "other-secret").status == "missing"
     asked = [(r["path"], r["status"]) for r in secret_requests(cluster_sandbox)]
