@@ -17,6 +17,7 @@ from collections import defaultdict
 from prometheus_client.parser import text_string_to_metric_families
 
 from deployments import cluster, mirror
+from deployments.status import pod_restarts
 
 DEPLOYMENT_LABEL = "nvidia.com/dynamo-graph-deployment-name"
 TYPE_LABEL = "nvidia.com/dynamo-component-type"
@@ -62,6 +63,17 @@ def _percentiles(samples: dict, histogram: str) -> dict:
     return {"p50": quantile(samples, histogram, 0.5), "p95": quantile(samples, histogram, 0.95)}
 
 
+def pod_metrics(namespace: str, pod: str, port: int) -> dict:
+    """One pod's /metrics through the pod proxy, parsed; an HTTP error raises ClusterError."""
+    page = cluster.pod_proxy_get(namespace=namespace, pod=pod, port=port, path="/metrics")
+    raw = page.read()
+    if page.status >= 400:
+        raise cluster.FrontendUnavailable(
+            f"its /metrics on port {port} answered HTTP {page.status}"
+        )
+    return parse(raw.decode("utf-8", errors="replace"))
+
+
 def _rate(namespace: str, name: str, requests: float) -> float | None:
     now = time.monotonic()
     with _lock:
@@ -98,23 +110,15 @@ def deployment_metrics(*, namespace: str, name: str) -> dict:
         meta = pod.get("metadata") or {}
         if (meta.get("labels") or {}).get(TYPE_LABEL) in ("frontend", None):
             continue
-        entry = {"pod": meta.get("name"), "restarts": _restarts(pod), "kvCacheUsage": None}
+        entry = {"pod": meta.get("name"), "restarts": pod_restarts(pod), "kvCacheUsage": None}
         if (pod.get("status") or {}).get("podIP"):
             try:
-                page = cluster.pod_proxy_get(
-                    namespace=namespace, pod=meta["name"], port=cluster.SYSTEM_PORT, path="/metrics"
-                )
-                text = page.read().decode("utf-8", errors="replace")
-                if page.status < 400:
-                    samples = parse(text)
-                    entry["kvCacheUsage"] = total(
-                        samples, "dynamo_component_gpu_cache_usage_percent"
-                    )
-                    entry["requests"] = total(samples, "dynamo_component_requests_total")
-                else:
-                    problems.append(f"{meta['name']}: HTTP {page.status}")
+                samples = pod_metrics(namespace, meta["name"], cluster.SYSTEM_PORT)
             except cluster.ClusterError as exc:
                 problems.append(f"{meta['name']}: {exc.message}")
+            else:
+                entry["kvCacheUsage"] = total(samples, "dynamo_component_gpu_cache_usage_percent")
+                entry["requests"] = total(samples, "dynamo_component_requests_total")
         workers.append(entry)
     usage = [w["kvCacheUsage"] for w in workers if w["kvCacheUsage"] is not None]
     return {
@@ -139,12 +143,7 @@ def deployment_metrics(*, namespace: str, name: str) -> dict:
             "output": total(front, "dynamo_frontend_output_sequence_tokens_sum"),
         },
         "kvCacheUsage": max(usage) if usage else None,
-        "podRestarts": sum(_restarts(pod) for pod in pods),
+        "podRestarts": sum(pod_restarts(pod) for pod in pods),
         "workers": workers,
         "errors": problems,
     }
-
-
-def _restarts(pod: dict) -> int:
-    statuses = (pod.get("status") or {}).get("containerStatuses") or []
-    return sum(int(s.get("restartCount") or 0) for s in statuses)

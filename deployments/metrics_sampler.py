@@ -75,14 +75,6 @@ def frontend_reading(samples: dict) -> dict:
     return reading
 
 
-def _get(namespace: str, pod: str, port: int) -> dict:
-    page = cluster.pod_proxy_get(namespace=namespace, pod=pod, port=port, path="/metrics")
-    raw = page.read()
-    if page.status >= 400:
-        raise cluster.FrontendUnavailable(f"{pod}:{port}/metrics answered HTTP {page.status}")
-    return frontend_metrics.parse(raw.decode("utf-8", errors="replace"))
-
-
 def read(target: Target) -> dict:
     """One sample's data: each frontend pod's reading, the highest KV-cache use of the
     workers, every pod's restarts, and what could not be read."""
@@ -102,7 +94,7 @@ def read(target: Target) -> dict:
             continue
         port = cluster.FRONTEND_PORT if kind == "frontend" else cluster.SYSTEM_PORT
         try:
-            samples = _get(target.namespace, meta["name"], port)
+            samples = frontend_metrics.pod_metrics(target.namespace, meta["name"], port)
         except cluster.ClusterError as exc:
             data["errors"].append(f"{meta['name']}: {exc.message}")
             continue
