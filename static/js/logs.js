@@ -36,6 +36,9 @@
     var colours = {};
 
     startButton.textContent = "Follow";
+    if (!status.textContent.trim()) {
+      say("Press Follow to stream the logs live here, starting with the last lines.");
+    }
 
     function showPodsOf(name) {
       Array.prototype.forEach.call(pod.options, function (option) {
