@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks import processes
+
 ROOT = Path(__file__).resolve().parents[1]
 USERNAME, PASSWORD = "bench", "bench-password-1234"
 PROBE_TIMEOUT = 1.0  # what the reviewer's probes allowed; Kubernetes' are 3 s (deploy/)
@@ -146,7 +148,7 @@ def gunicorn(kubeconfig: Path) -> Iterator[Dynamote]:
         port = free_port()
         log = (folder / "gunicorn.log").open("w+")
         # As the image starts it (Dockerfile), on a loopback port.
-        server = subprocess.Popen(
+        server = processes.start(
             [
                 *(sys.executable, "-m", "gunicorn", "--config", "python:dynamote.gunicorn"),
                 *("--bind", f"127.0.0.1:{port}", "--access-logfile", "/dev/null"),
@@ -161,16 +163,12 @@ def gunicorn(kubeconfig: Path) -> Iterator[Dynamote]:
             deadline = time.monotonic() + 60
             while app.health_ms() is None:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
+                    processes.stop(server, signal.SIGKILL)
                     log.seek(0)
                     raise RuntimeError(f"gunicorn did not start:\n{log.read()[-4000:]}")
                 time.sleep(0.05)
             yield app
         finally:
-            server.send_signal(signal.SIGINT)  # quick shutdown: do not wait for slow requests
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            # Quick shutdown (no wait for slow requests); its workers never outlive it.
+            processes.stop(server, signal.SIGINT)
             log.close()

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks import processes
 from tests.ship.docker_context import context_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,7 +77,7 @@ def test_gunicorn_serves_health_and_static_files(built_image, tmp_path):
         "DYNAMOTE_VAR_DIR": str(tmp_path),
         "DYNAMOTE_SANDBOX": "false",
     }
-    server = subprocess.Popen(
+    server = processes.start(
         [
             str(built_image / "venv" / "bin" / "gunicorn"),
             *("--config", "python:dynamote.gunicorn"),  # as the Dockerfile starts it
@@ -95,7 +97,7 @@ def test_gunicorn_serves_health_and_static_files(built_image, tmp_path):
                     break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    server.kill()
+                    processes.stop(server, signal.SIGKILL)
                     pytest.fail(
                         "gunicorn did not serve /api/health:\n" + server.stdout.read().decode()
                     )
@@ -110,5 +112,4 @@ def test_gunicorn_serves_health_and_static_files(built_image, tmp_path):
             assert response.headers["Cache-Control"].startswith("max-age=")
             assert b"--color-nvidia" in response.read()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        processes.stop(server)
