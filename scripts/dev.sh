@@ -33,12 +33,12 @@ case "${1:-}" in
     $RUN ruff format --check .
     $RUN python manage.py check
     $RUN python manage.py makemigrations --check --dry-run
-    $RUN pytest
+    $RUN pytest --durations=15
     $RUN python scripts/check_css.py
     ;;
   test-postgres)
     sync
-    sh scripts/with-postgres.sh $RUN pytest --ignore=tests/e2e --ignore=tests/ship
+    sh scripts/with-postgres.sh $RUN pytest --durations=15 --ignore=tests/e2e --ignore=tests/ship
     ;;
   css)
     with_node
