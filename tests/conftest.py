@@ -26,6 +26,18 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Django's hasher costs a third of a CPU-second per password by design, and the tests
+    create and sign in users by the hundred: they hash with a fast one, as Django advises
+    for tests. Hashes made before (session fixtures) still verify. The production hasher is
+    tested where it matters, in a served process (tests/ship/test_health_under_load.py)."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "dynamote.hashers.BoundedPBKDF2PasswordHasher",
+    ]
+
+
+@pytest.fixture(autouse=True)
 def metrics_sampler_off(request, monkeypatch):
     """The metrics sampler's thread writes from its own database connection: what it stores
     outlives a test's rolled-back transaction. It runs only in tests marked `sampler`."""
