@@ -9,6 +9,7 @@ pytest_plugins = [
 
 
 import pytest  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 
 
@@ -26,15 +27,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
+def fast_password_hashing():
     """Django's hasher costs a third of a CPU-second per password by design, and the tests
     create and sign in users by the hundred: they hash with a fast one, as Django advises
     for tests. Hashes made before (session fixtures) still verify. The production hasher is
     tested where it matters, in a served process (tests/ship/test_health_under_load.py)."""
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "dynamote.hashers.BoundedPBKDF2PasswordHasher",
-    ]
+    from django.test import override_settings
+
+    hashers = ["django.contrib.auth.hashers.MD5PasswordHasher", settings.PASSWORD_HASHERS[0]]
+    with override_settings(PASSWORD_HASHERS=hashers):
+        yield
 
 
 @pytest.fixture(autouse=True)
