@@ -807,9 +807,13 @@ class LogStream:
                 *complete, pending = pending.split(b"\n")
                 for line in complete:
                     yield line.decode("utf-8", errors="replace")
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except Exception as exc:
             if self._closed:
+                # Closed from another thread mid-read: urllib3 and http.client then fail in
+                # ways of their own (a socket error, or a file object already set to None).
                 return
+            if not isinstance(exc, (urllib3.exceptions.HTTPError, OSError)):
+                raise
             raise Unreachable(
                 f"The cluster at {_server()} stopped sending the log. Try again in a moment.",
                 answered=False,
@@ -1101,6 +1105,10 @@ def _watch(
             f"{read_timeout:.0f} s, not even a bookmark; watching again.",
             answered=False,
         ) from exc
+    except AttributeError:
+        if not watcher.stopped:
+            raise
+        status = "stopped"  # stopped from another thread mid-read: http.client's file is gone
     finally:
         events.close()
         logger.info(
