@@ -122,11 +122,11 @@ def test_api_answering_500(dashboard, cluster_sandbox, live_server):
     expect(row(page, "mistral")).to_be_visible()  # no reload
 
 
-@pytest.mark.parametrize("width", [375, 1440])
+@pytest.mark.parametrize("width", [375, 768, 1024, 1280, 1440, 1600])
 def test_responsive_layout(dashboard, cluster_sandbox, live_server, width):
     page = dashboard
     page.set_viewport_size({"width": width, "height": 800})
-    create("llama-3-1-8b-instruct", model="meta-llama/Llama-3.1-8B-Instruct")
+    create("deepseek-r1-distill-llama-8b-trtllm", model="meta-llama/Llama-3.1-8B-Instruct")
     create("huge", gpus=16)
     cluster_sandbox.advance(4)
     for path in ("/deployments/", "/deployments/default/huge/"):
@@ -137,6 +137,11 @@ def test_responsive_layout(dashboard, cluster_sandbox, live_server, width):
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow <= 0, f"{path} scrolls sideways at {width} px"
+    # Nor does the table scroll inside its frame: every row's actions are in view.
+    table = page.locator("#deployments-table .overflow-x-auto")
+    page.goto(f"{live_server.url}/deployments/")
+    overflow = table.evaluate("(el) => el.scrollWidth - el.clientWidth")
+    assert overflow <= 0, f"the table scrolls sideways by {overflow} px at {width} px"
     page.goto(f"{live_server.url}/deployments/")
     expect(page.get_by_role("link", name="Delete huge")).to_be_visible()
     pending = row(page, "huge").locator("[data-badge]")
