@@ -185,18 +185,27 @@ def edit(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
     except NotFound as exc:
         raise Http404(exc.message) from exc
     except ClusterError as exc:
-        return _change_page(request, namespace, name, cluster_error=exc, status=exc.status)
+        return _change_page(
+            request, namespace, name, cluster_error=exc, status=exc.status, **context
+        )
     submission = deployed_submission(namespace=namespace, name=name)
+    yaml_url = reverse("deployments:edit-yaml", args=[namespace, name])
     if submission is None or is_external(dgd):
         message = (
             f"{name} was not created with Dynamote's deploy form, so there is no form to fill; "
-            "change it with kubectl or its YAML."
+            "edit its YAML instead."
         )
-        return _change_page(request, namespace, name, not_editable=message, status=409)
+        return _change_page(
+            request, namespace, name, not_editable=message, yaml_url=yaml_url, status=409, **context
+        )
     form = _edit_form(request, dgd, submission, request.POST if request.method == "POST" else None)
     if form is None:
-        message = f"The model {submission.model_slug} is no longer in the catalog."
-        return _change_page(request, namespace, name, not_editable=message, status=409)
+        message = (
+            f"The model {submission.model_slug} is no longer in the catalog; edit its YAML instead."
+        )
+        return _change_page(
+            request, namespace, name, not_editable=message, yaml_url=yaml_url, status=409, **context
+        )
     read_version = request.POST.get("resource_version") or (dgd.get("metadata") or {}).get(
         "resourceVersion"
     )

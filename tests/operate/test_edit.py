@@ -103,3 +103,16 @@ def test_api_patch_config_refuses_a_new_name(member_client, disagg):
     )
     assert response.status_code == 400
     assert "use Copy" in response.json()["fields"]["name"][0]
+
+
+def test_a_deployment_made_outside_the_form_is_edited_as_yaml(member_client, cluster_sandbox):
+    from deployments import cluster
+    from tests.dashboard.conftest import dgd_manifest
+
+    cluster.dgd_create(manifest=dgd_manifest("outside", external=True))
+    response = member_client.get("/deployments/default/outside/edit/")
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "<title>Edit · outside" in html and ">Edit outside</h1>" in html
+    assert "edit its YAML instead" in html
+    assert 'href="/deployments/default/outside/yaml/"' in html
