@@ -1,10 +1,12 @@
 """Browser tests: real Chromium through Playwright against Dynamote served by uvicorn (ASGI)."""
 
+import importlib
 import os
 import shutil
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.contrib.auth import get_user_model
 
 from tests.factories import grant_role
@@ -14,6 +16,7 @@ from tests.factories import grant_role
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "e2e-password-123"
+SEED = importlib.import_module("catalog.migrations.0002_seed_curated_models")
 
 
 def chromium_path() -> str:
@@ -65,3 +68,10 @@ def logged_in_page(page, live_server, user):
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/models/")
     return page
+
+
+@pytest.fixture
+def curated_catalog(transactional_db):
+    """The curated models: the live server's database is flushed after every test, data
+    migrations included, so a test that needs them seeds them again."""
+    SEED.seed(apps, None)

@@ -1,9 +1,6 @@
 """Every page keeps to Dynamote's Content-Security-Policy in Chromium, with HTMX at work."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, Response, expect
 
@@ -13,10 +10,9 @@ from dynamote.middleware import CONTENT_SECURITY_POLICY
 from tests.dashboard.conftest import dgd_manifest
 from tests.e2e.conftest import PASSWORD
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("curated_catalog")]
 
 NOTHING_ALLOWED = "default-src 'none'"
-SEED = importlib.import_module("catalog.migrations.0002_seed_curated_models")
 
 # Runs before any script of each document; records what the browser refused.
 RECORD_VIOLATIONS = """
@@ -30,12 +26,6 @@ document.addEventListener("securitypolicyviolation", (event) => {
   });
 });
 """
-
-
-@pytest.fixture(autouse=True)
-def curated_catalog(transactional_db):
-    """The curated models; the live server's database is flushed after every test."""
-    SEED.seed(apps, None)
 
 
 @pytest.fixture

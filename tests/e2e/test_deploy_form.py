@@ -1,23 +1,13 @@
 """The deploy form in Chromium: a proposed name that is free, the "taken" suggestion as a
 button, and a refused submit on a phone that shows where the problem is."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 from playwright.sync_api import Page, expect
 
 from deployments import cluster, mirror
 from tests.dashboard.conftest import dgd_manifest
 
-pytestmark = pytest.mark.e2e
-
-SEED = importlib.import_module("catalog.migrations.0002_seed_curated_models")
-
-
-@pytest.fixture(autouse=True)
-def curated_catalog(transactional_db):
-    SEED.seed(apps, None)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("curated_catalog")]
 
 
 @pytest.fixture

@@ -1,22 +1,12 @@
 """The model cache and the GPU type in Chromium: the claims follow the namespace, and the
 choice reaches the live manifest."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 from playwright.sync_api import Page, expect
 
 from deployments import mirror
 
-pytestmark = pytest.mark.e2e
-
-SEED = importlib.import_module("catalog.migrations.0002_seed_curated_models")
-
-
-@pytest.fixture(autouse=True)
-def curated_catalog(transactional_db):
-    SEED.seed(apps, None)
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("curated_catalog")]
 
 
 def test_the_cache_choice_follows_the_namespace_and_reaches_the_manifest(

@@ -1,11 +1,9 @@
 """Changing a running deployment in a real browser: scale, edit with a diff, roll back."""
 
-import importlib
 import re
 
 import kubernetes
 import pytest
-from django.apps import apps
 from playwright.sync_api import Page, expect
 
 from catalog.selectors import catalog_get
@@ -17,16 +15,14 @@ from tests.fixtures.sandbox import sandbox_api_client
 
 pytestmark = pytest.mark.e2e
 
-SEED = importlib.import_module("catalog.migrations.0002_seed_curated_models")
 DECODE = "VllmDecodeWorker"
 
 
 @pytest.fixture
-def qwen(transactional_db, user, cluster_sandbox, settings, monkeypatch):
+def qwen(curated_catalog, user, cluster_sandbox, settings, monkeypatch):
     """A disaggregated Qwen3 8B (frontend, prefill, decode) deployed by the user, all Ready."""
     settings.DYNAMOTE_POLL_SECONDS = 0.5
     mirror.reset()
-    SEED.seed(apps, None)
     facts = ModelFacts.from_catalog(catalog_get(slug="qwen3-8b"))
     data = {"name": "qwen", "namespace": "default", "mode": "disaggregated", "engine": "vllm"}
     result = plan(facts, deploy_target(session=ClusterSession()), data)

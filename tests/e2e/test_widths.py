@@ -11,7 +11,7 @@ from deployments import cluster, mirror
 from tests.dashboard.conftest import dgd_manifest
 from tests.e2e.conftest import PASSWORD
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("curated_catalog")]
 
 PAGES = [
     "/models/",
