@@ -171,6 +171,7 @@ class Sampler:
 
     def __init__(self) -> None:
         self.config = cluster.config_key()
+        self.mirror_resets = mirror.resets
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="metrics-sampler", daemon=True)
 
@@ -185,9 +186,10 @@ class Sampler:
             step = settings.DYNAMOTE_METRICS_STEP_SECONDS
             if self.stopping.wait(step - time.time() % step):
                 return
-            if cluster.config_key() != self.config or not mirror.running():
+            if not self.current:
                 # Another cluster, or the mirror was reset (tests, benchmarks): the next
-                # history asked for starts a new sampler.
+                # history asked for starts a new sampler. (A round's reads would start the
+                # mirror again, so its being reset is counted, not seen from its state.)
                 return
             try:
                 sample_once()
@@ -195,6 +197,11 @@ class Sampler:
                 logger.exception("metrics sampler: a round failed")
             finally:
                 close_old_connections()
+
+    @property
+    def current(self) -> bool:
+        """It samples the cluster Dynamote is configured for, through the mirror of now."""
+        return cluster.config_key() == self.config and mirror.resets == self.mirror_resets
 
     def stop(self) -> None:
         self.stopping.set()
@@ -212,7 +219,7 @@ def start() -> None:
     with _lock:
         current = _sampler
         if current is not None and current.thread.is_alive():
-            if current.config == cluster.config_key():
+            if current.current:
                 return
             current.stopping.set()
         _sampler = Sampler()

@@ -560,6 +560,7 @@ class Reflector:
 
 _lock = threading.Lock()
 _reflectors: dict[tuple, Reflector] = {}
+resets = 0  # how many times reset() ran: what started before a reset stops with it
 
 
 def _scope(namespace: str) -> str:
@@ -726,9 +727,11 @@ def written(
 
 def reset() -> None:
     """Stops every watch and forgets every read (tests, and a change of cluster)."""
+    global resets
     with _lock:
         stopping = list(_reflectors.values())
         _reflectors.clear()
+        resets += 1
     for current in stopping:
         current.stop()
     shared_cache.clear()

@@ -27,9 +27,12 @@ def test_what_kubernetes_refuses_is_greyed_and_a_new_binding_enables_it(
     logged_in_page, impersonating, cluster_sandbox, live_server
 ):
     rbac, page = impersonating, logged_in_page
+    page.goto("about:blank")  # the landing page's streams stop asking Kubernetes
     rbac.cluster_role("dgd-viewer", READ)
     rbac.cluster_role("dgd-editor", WRITE)
     rbac.bind("ada-view", role="dgd-viewer", namespace="default", user="ada")
+    # The landing page's requests may have asked Kubernetes before this binding existed.
+    kube.forget()
     cluster.dgd_create(manifest=dgd_manifest("llama"))
     cluster.dgd_create(manifest=dgd_manifest("mistral", namespace="dynamo"))
 
