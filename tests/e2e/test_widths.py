@@ -55,24 +55,17 @@ SIDEWAYS = """() => {
 
 
 @pytest.fixture
-def admin(db):
+def user(db):
+    """An admin, who may open every page (the Access page and the audit log included)."""
     return get_user_model().objects.create_superuser("ada", password=PASSWORD)
 
 
-def test_no_page_scrolls_sideways_at_any_width(
-    page: Page, live_server, admin, sandbox, use_cluster
-):
-    use_cluster(sandbox)
+def test_no_page_scrolls_sideways_at_any_width(cluster_sandbox, logged_in_page: Page, live_server):
+    page = logged_in_page
     mirror.reset()
     name = "deepseek-r1-distill-llama-8b-trtllm"
     cluster.dgd_create(manifest=dgd_manifest(name, model="meta-llama/Llama-3.1-8B-Instruct"))
-    sandbox.advance(60)
-    page.set_default_timeout(10_000)
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(admin.username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{live_server.url}/models/")
+    cluster_sandbox.advance(60)
     # A revision and audit entries with something in every column.
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
     scaled = page.request.patch(
